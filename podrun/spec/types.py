@@ -175,8 +175,12 @@ class NodeSelector:
 class NodeAffinity:
     """core/v1 NodeAffinity."""
 
-    preferred_during_scheduling_ignored_during_execution: tuple[PreferredSchedulingTerm, ...] | None = f("preferredDuringSchedulingIgnoredDuringExecution")
-    required_during_scheduling_ignored_during_execution: NodeSelector | None = f("requiredDuringSchedulingIgnoredDuringExecution")
+    preferred_during_scheduling_ignored_during_execution: (
+        tuple[PreferredSchedulingTerm, ...] | None
+    ) = f("preferredDuringSchedulingIgnoredDuringExecution")
+    required_during_scheduling_ignored_during_execution: NodeSelector | None = f(
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -220,16 +224,24 @@ class WeightedPodAffinityTerm:
 class PodAffinity:
     """core/v1 PodAffinity."""
 
-    preferred_during_scheduling_ignored_during_execution: tuple[WeightedPodAffinityTerm, ...] | None = f("preferredDuringSchedulingIgnoredDuringExecution")
-    required_during_scheduling_ignored_during_execution: tuple[PodAffinityTerm, ...] | None = f("requiredDuringSchedulingIgnoredDuringExecution")
+    preferred_during_scheduling_ignored_during_execution: (
+        tuple[WeightedPodAffinityTerm, ...] | None
+    ) = f("preferredDuringSchedulingIgnoredDuringExecution")
+    required_during_scheduling_ignored_during_execution: tuple[PodAffinityTerm, ...] | None = f(
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PodAntiAffinity:
     """core/v1 PodAntiAffinity."""
 
-    preferred_during_scheduling_ignored_during_execution: tuple[WeightedPodAffinityTerm, ...] | None = f("preferredDuringSchedulingIgnoredDuringExecution")
-    required_during_scheduling_ignored_during_execution: tuple[PodAffinityTerm, ...] | None = f("requiredDuringSchedulingIgnoredDuringExecution")
+    preferred_during_scheduling_ignored_during_execution: (
+        tuple[WeightedPodAffinityTerm, ...] | None
+    ) = f("preferredDuringSchedulingIgnoredDuringExecution")
+    required_during_scheduling_ignored_during_execution: tuple[PodAffinityTerm, ...] | None = f(
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1291,7 +1303,9 @@ class PodSpec:
     subdomain: str | None = f("subdomain")
     termination_grace_period_seconds: int | None = f("terminationGracePeriodSeconds")
     tolerations: tuple[Toleration, ...] | None = f("tolerations")
-    topology_spread_constraints: tuple[TopologySpreadConstraint, ...] | None = f("topologySpreadConstraints")
+    topology_spread_constraints: tuple[TopologySpreadConstraint, ...] | None = f(
+        "topologySpreadConstraints"
+    )
     volumes: tuple[Volume, ...] | None = f("volumes")
 
 
@@ -1515,13 +1529,19 @@ class PodStatus:
     allocated_resources: ResourceList | None = f("allocatedResources")
     conditions: tuple[PodCondition, ...] | None = f("conditions")
     container_statuses: tuple[ContainerStatus, ...] | None = f("containerStatuses")
-    ephemeral_container_statuses: tuple[ContainerStatus, ...] | None = f("ephemeralContainerStatuses")
-    extended_resource_claim_status: PodExtendedResourceClaimStatus | None = f("extendedResourceClaimStatus")
+    ephemeral_container_statuses: tuple[ContainerStatus, ...] | None = f(
+        "ephemeralContainerStatuses"
+    )
+    extended_resource_claim_status: PodExtendedResourceClaimStatus | None = f(
+        "extendedResourceClaimStatus"
+    )
     host_ip: str | None = f("hostIP")
     host_ips: tuple[HostIP, ...] | None = f("hostIPs")
     init_container_statuses: tuple[ContainerStatus, ...] | None = f("initContainerStatuses")
     message: str | None = f("message")
-    node_allocatable_resource_claim_statuses: tuple[NodeAllocatableResourceClaimStatus, ...] | None = f("nodeAllocatableResourceClaimStatuses")
+    node_allocatable_resource_claim_statuses: (
+        tuple[NodeAllocatableResourceClaimStatus, ...] | None
+    ) = f("nodeAllocatableResourceClaimStatuses")
     nominated_node_name: str | None = f("nominatedNodeName")
     observed_generation: int | None = f("observedGeneration")
     phase: str | None = f("phase")
