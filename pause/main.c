@@ -1,8 +1,10 @@
 /* pause: the per-pod infra process of podrun.
  *
- * Kubernetes pause semantics: sleep until SIGINT or SIGTERM, then exit 0;
+ * With no arguments, Kubernetes pause semantics: sleep until SIGINT or SIGTERM, then exit 0;
  * reap every child (it is PID 1 of the pod's PID namespace); -v prints the version.
+ * With --monitor it becomes the pod's monitor (launch.c, monitor.c, docs/pause.md).
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,9 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef PODRUN_PAUSE_VERSION
-#define PODRUN_PAUSE_VERSION "dev"
-#endif
+#include "pause.h"
 
 static void on_stop(int sig)
 {
@@ -38,6 +38,8 @@ int main(int argc, char **argv)
 		printf("pause.c %s\n", PODRUN_PAUSE_VERSION);
 		return 0;
 	}
+	if (argc > 1 && strcmp(argv[1], "--monitor") == 0)
+		return launch_main(argc, argv);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;
 	if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
