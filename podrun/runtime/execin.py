@@ -1,0 +1,273 @@
+"""Exec into a running container (`podrun exec`, exec probes), as nsenter + runc exec do.
+
+The daemon-side API (`exec_in_container`, `exec_capture`) starts this file as a fresh
+`sys.executable -I -S execin.py --sync-fd N` helper that enters the container's cgroup and
+namespaces, forks (a PID namespace applies to children only), and the child applies the
+container's process settings (init.py's exec_steps) and execs. Protocol: docs/init-helper.md.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+if __name__ == "__main__":
+    _rt = os.path.dirname(os.path.abspath(__file__))
+    for _name, _path in (("podrun", os.path.dirname(_rt)), ("podrun.runtime", _rt)):
+        if _name not in sys.modules:
+            _m = type(sys)(_name)
+            _m.__path__ = [_path]  # type: ignore[attr-defined]
+            sys.modules[_name] = _m
+
+EXEC_NOT_FOUND = 127     # command not found (shell/Docker convention)
+EXEC_CANNOT_RUN = 126    # any other failure before the command ran
+HELPER = os.path.abspath(__file__)
+
+# setns order as nsenter(1): cgroup, ipc, uts, net, pid, mnt (mnt last: after it the
+# /proc paths of the host are gone).
+_NAMESPACES = (("cgroup", 0x02000000), ("ipc", 0x08000000), ("uts", 0x04000000),
+               ("net", 0x40000000), ("pid", 0x20000000), ("mnt", 0x00020000))
+
+
+# ---- helper side (runs in the fresh interpreter) -------------------------------------------
+
+def _helper_main(argv: list[str]) -> int:
+    from podrun.runtime import init as I
+    from podrun.runtime import syscalls as S
+
+    sync_fd = 3
+    for a in argv[1:]:
+        if a.startswith("--sync-fd="):
+            sync_fd = int(a.split("=", 1)[1])
+
+    def report(step: str, message: str, errno: int, code: int) -> int:
+        try:
+            os.write(sync_fd, I.error_line(step, message, errno))
+        except OSError:
+            os.write(2, (message + "\n").encode())
+        return code
+
+    try:
+        req = I._read_config(sync_fd, None)
+        pid = int(req["pid"])
+        config = req["config"]
+        S.close_range_cloexec(3)
+        step = "namespaces"
+        fds = []
+        for name, flag in _NAMESPACES:
+            p = f"/proc/{pid}/ns/{name}"
+            # Joining our own namespace is harmless, but skip it: setns(mnt) of the same
+            # namespace would still reset root and cwd.
+            if os.stat(p).st_ino == os.stat(f"/proc/self/ns/{name}").st_ino:
+                continue
+            fds.append((os.open(p, os.O_RDONLY | os.O_CLOEXEC), flag, name))
+        root_fd = os.open(f"/proc/{pid}/root", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        step = "cgroup"
+        cg = (config.get("linux") or {}).get("cgroupsPath")
+        if cg:  # host path: before setns(mnt)
+            with open(os.path.join(cg, "cgroup.procs"), "w") as f:
+                f.write("0")
+        step = "namespaces"
+        for fd, flag, _name in fds:
+            S.setns(fd, flag)
+            os.close(fd)
+        step = "root"
+        # The container's root is its mount namespace's root after pivot_root; chroot to
+        # /proc/PID/root as well so a container that chrooted further is followed.
+        os.fchdir(root_fd)
+        os.chroot(".")
+        os.close(root_fd)
+    except I.StepError as e:
+        return report(e.step, e.message, e.errno, EXEC_CANNOT_RUN)
+    except (OSError, KeyError, ValueError, TypeError) as e:
+        return report(step if "step" in locals() else "request", f"exec: {e}",
+                      getattr(e, "errno", 0) or 0, EXEC_CANNOT_RUN)
+
+    alive_r, alive_w = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.close(alive_w)
+        process = dict(config.get("process") or {})
+        env = list(process.get("env") or ()) + list(req.get("env") or ())
+        process.update(args=list(req["args"]), env=env,
+                       cwd=req.get("cwd") or process.get("cwd") or "/")
+        cfg = dict(config, process=process, root={"path": "/"})
+        init = I.Init(cfg, sync_fd)
+        steps = init.exec_steps()
+
+        def parent_death_signal() -> None:
+            # After the user switch (a credential change clears it). If the helper was
+            # killed (probe timeout), the command dies with it.
+            S.prctl(S.PR_SET_PDEATHSIG, 9)
+            os.set_blocking(alive_r, False)
+            try:
+                if os.read(alive_r, 1) == b"":
+                    os._exit(EXEC_CANNOT_RUN)
+            except BlockingIOError:
+                pass
+
+        steps.insert([n for n, _ in steps].index("capabilities") + 1,
+                     ("parent-death-signal", parent_death_signal))
+        try:
+            init.run(steps)
+        except I.StepError as e:
+            code = EXEC_NOT_FOUND if e.errno == 2 and e.step == "exec" else EXEC_CANNOT_RUN
+            os._exit(report(e.step, e.message, e.errno, code))
+        os._exit(EXEC_CANNOT_RUN)  # pragma: no cover
+
+    os.close(alive_r)
+    os.close(sync_fd)  # the child holds it until its exec (EOF = started)
+    import signal
+
+    def forward(sig: int, _frame: object) -> None:
+        try:
+            os.kill(child, sig)
+        except ProcessLookupError:
+            pass
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT):
+        signal.signal(sig, forward)
+    while True:
+        try:
+            _, status = os.waitpid(child, 0)
+            break
+        except ChildProcessError:
+            return EXEC_CANNOT_RUN
+        except InterruptedError:
+            continue
+    return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else \
+        128 + os.WTERMSIG(status)
+
+
+if __name__ == "__main__":
+    sys.exit(_helper_main(sys.argv))
+
+
+# ---- daemon side ----------------------------------------------------------------------
+
+import json  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from typing import IO, Any  # noqa: E402
+
+from podrun.errors import PodrunError  # noqa: E402
+
+
+class ExecTimeout(PodrunError):
+    """The command ran longer than its timeout and was killed."""
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    exit_code: int
+    stdout: bytes
+    stderr: bytes
+    timed_out: bool = False
+    error: str | None = None  # the start error (command not found, ...), if any
+
+
+_Stdio = int | IO[Any] | None
+
+
+def _start(pid: int, config: dict, argv: list[str], env: list[str] | dict[str, str] | None,
+           cwd: str | None, stdin: _Stdio, stdout: _Stdio, stderr: _Stdio
+           ) -> tuple[subprocess.Popen[bytes], socket.socket]:
+    if not argv:
+        raise ValueError("argv must not be empty")
+    if isinstance(env, dict):
+        env = [f"{k}={v}" for k, v in env.items()]
+    ours, theirs = socket.socketpair()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-I", "-S", HELPER, f"--sync-fd={theirs.fileno()}"],
+            pass_fds=(theirs.fileno(),), stdin=stdin, stdout=stdout, stderr=stderr,
+            close_fds=True)
+    except BaseException:
+        ours.close()
+        raise
+    finally:
+        theirs.close()
+    req = {"pid": pid, "config": config, "args": list(argv), "env": list(env or ()),
+           "cwd": cwd}
+    ours.sendall(json.dumps(req).encode() + b"\n")
+    return proc, ours
+
+
+def _start_error(sock: socket.socket) -> str | None:
+    """Blocks until the command started (EOF) or failed (one JSON line)."""
+    data = b""
+    while True:
+        b = sock.recv(65536)
+        if not b:
+            break
+        data += b
+    sock.close()
+    if not data.strip():
+        return None
+    try:
+        return str(json.loads(data.splitlines()[0])["message"])
+    except (ValueError, KeyError):
+        return data.decode(errors="replace").strip()
+
+
+def exec_in_container(pid: int, config: dict, argv: list[str], *,
+                      env: list[str] | dict[str, str] | None = None, tty: bool = False,
+                      stdin: _Stdio = None, stdout: _Stdio = None, stderr: _Stdio = None,
+                      timeout: float | None = None, cwd: str | None = None) -> int:
+    """Run argv in the container whose init has host pid `pid`; return its exit code.
+
+    config: the container's config document (its process user, capabilities, env, cwd,
+    seccomp and cgroup are applied). env: extra "K=V" after the container's. stdio: fds,
+    files or None (inherit). A start failure prints its message to stderr and returns 127
+    (not found) or 126 (other). On timeout the command is killed and ExecTimeout raised.
+    """
+    if tty:
+        raise PodrunError("exec with a TTY is not supported yet")
+    proc, sock = _start(pid, config, argv, env, cwd, stdin, stdout, stderr)
+    try:
+        err = _start_error(sock)
+        code = proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise ExecTimeout(f"exec {argv[0]!r}: timed out after {timeout}s") from None
+    if err is not None:
+        msg = (err + "\n").encode()
+        if stderr is None:
+            sys.stderr.buffer.write(msg)
+            sys.stderr.flush()
+        elif isinstance(stderr, int) and stderr >= 0:
+            os.write(stderr, msg)
+        elif hasattr(stderr, "write"):
+            stderr.write(msg)  # type: ignore[union-attr]
+    return code
+
+
+def exec_capture(pid: int, config: dict, argv: list[str], *,
+                 env: list[str] | dict[str, str] | None = None, stdin: bytes | None = None,
+                 timeout: float | None = None, cwd: str | None = None) -> ExecResult:
+    """exec_in_container with stdout/stderr captured (exec probes, postStart/preStop).
+
+    On timeout the command is killed and the result says timed_out (exit code 137).
+    """
+    proc, sock = _start(pid, config, argv, env, cwd,
+                        subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                        subprocess.PIPE, subprocess.PIPE)
+    try:
+        err = _start_error(sock)
+        out, errout = proc.communicate(stdin, timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        try:  # a background grandchild may hold the pipes open: do not wait for it
+            out, errout = proc.communicate(timeout=1)
+        except subprocess.TimeoutExpired:
+            out, errout = b"", b""
+            for f in (proc.stdout, proc.stderr):
+                if f:
+                    f.close()
+            proc.wait()
+        return ExecResult(137, out or b"", errout or b"", timed_out=True)
+    if err is not None:
+        errout = (errout or b"") + (err + "\n").encode()
+    return ExecResult(proc.returncode, out or b"", errout or b"", error=err)
