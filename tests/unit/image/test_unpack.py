@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import TEST_TMP
-from tests.unit.image.layers import E, chr_dev, d, f, fifo, gz, hl, sym, tar_bytes
-
 from podrun.image.errors import DigestMismatch, LayerLimitExceeded, UnsafeLayer
 from podrun.image.unpack import OPAQUE_XATTR, UnpackOptions, unpack_layer
+from tests.support import TEST_TMP
+from tests.unit.image.layers import E, chr_dev, d, f, fifo, gz, hl, sym, tar_bytes
 
 ROOT = os.geteuid() == 0
 
