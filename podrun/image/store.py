@@ -201,6 +201,7 @@ class ImageStore:
         self.unpack_options = unpack_options or UnpackOptions()
         self.fs_stats = fs_stats
         self.clock = clock
+        self._leases: list[set[str]] = []
         for name in os.listdir(root):
             if name.startswith(".tmp-"):
                 os.unlink(os.path.join(root, name))
@@ -334,6 +335,25 @@ class ImageStore:
 
     # --- in use, removal, GC ----------------------------------------------------------
 
+    @contextmanager
+    def lease(self) -> Iterator[set[str]]:
+        """Blobs added to the yielded set are kept by prune() until the block ends: a pull
+        or import in progress owns blobs no image record names yet (containerd's leases)."""
+        held: set[str] = set()
+        with self._tlock:
+            self._leases.append(held)
+        try:
+            yield held
+        finally:
+            with self._tlock:
+                self._leases.remove(held)
+
+    def _leased(self) -> set[str]:
+        out: set[str] = set()
+        for held in self._leases:
+            out |= held
+        return out
+
     def images_in_use(self) -> set[str]:
         """Image IDs (config digests) used by existing container rootfs or the hook."""
         used: set[str] = set()
@@ -383,6 +403,7 @@ class ImageStore:
             recs = [ImageRecord.from_json(r) for r in self._read().values()]
             blobs: set[str] = set()
             chains: set[str] = self.chains_in_use()
+            blobs |= self._leased()
             for r in recs:
                 blobs |= r.blobs()
                 chains |= set(r.chain_ids)
