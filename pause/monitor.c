@@ -1016,6 +1016,7 @@ void monitor_run(const struct monitor_opts *o, pid_t host_pid, int ready_fd)
 	if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    chmod(SOCK_NAME, 0600) < 0 || listen(listen_fd, MAX_CLIENTS) < 0)
 		fail_start(ready_fd, "listen", SOCK_NAME);
+	umask(022);     /* the modes we ask for (log 0640, records 0644); containers get 022 */
 
 	reqbuf = mmap(NULL, REQ_MAX, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (reqbuf == MAP_FAILED)
