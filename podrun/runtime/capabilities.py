@@ -6,7 +6,9 @@ the helpers turn OCI names into bit masks. Stdlib-only (the init helper imports 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # collections.abc costs ~2.5 ms of the helper's start
+    from collections.abc import Iterable
 
 # Index = capability number (linux/capability.h).
 CAPABILITY_NAMES = (

@@ -1,29 +1,19 @@
-"""podrun's container init helper: turns a fresh process into the container, then execs.
+"""The container init helper's work: turn a fresh process into the container, then exec.
 
-Run as `sys.executable -I -S init.py [--sync-fd N] [CONFIG_PATH]` (stdlib only, never a
-fork of the daemon). The steps in `STEPS` run top to bottom; docs/init-helper.md has the
-config schema and the sync-fd protocol.
+init.py is the tiny launcher (`sys.executable -I -S init.py ...`): a script is compiled on
+every run (~10 ms for this file) while a module comes from its cached .pyc. The steps in
+`Init.steps` run top to bottom; docs/init-helper.md has the config schema and the sync-fd
+protocol. Stdlib-only.
 """
 
 from __future__ import annotations
 
 import os
 import stat
-import sys
 
-if __name__ == "__main__":
-    # Make `podrun.runtime.*` importable without running the package __init__ files (they
-    # may import the daemon's heavy dependencies; this interpreter has no site-packages).
-    _rt = os.path.dirname(os.path.abspath(__file__))
-    for _name, _path in (("podrun", os.path.dirname(_rt)), ("podrun.runtime", _rt)):
-        if _name not in sys.modules:
-            _m = type(sys)(_name)
-            _m.__path__ = [_path]  # type: ignore[attr-defined]
-            sys.modules[_name] = _m
-
-from podrun.runtime import mounts as M  # noqa: E402
-from podrun.runtime import syscalls as S  # noqa: E402
-from podrun.runtime.capabilities import to_mask  # noqa: E402
+from podrun.runtime import mounts as M
+from podrun.runtime import syscalls as S
+from podrun.runtime.capabilities import to_mask
 
 EXIT_START_ERROR = 128  # containerd's exit code for StartError (BEHAVIOR.md 2.3)
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -446,7 +436,12 @@ class Init:
 
     def prepare_seccomp(self) -> None:
         # Compile the filter while libseccomp is still reachable (before pivot_root).
-        if self.seccomp:
+        if self.ext.get("seccompBpf"):
+            # Precompiled by the daemon: no libseccomp work at container start.
+            import binascii
+            self.seccomp_filter = _PrecompiledFilter(
+                binascii.a2b_base64(self.ext["seccompBpf"]))
+        elif self.seccomp:
             from podrun.runtime import seccomp
             self.seccomp_filter = seccomp.Filter(self.seccomp)
 
@@ -523,6 +518,14 @@ class Init:
             os.execve(exe, args, self.env)
         except OSError as e:
             raise StepError("exec", f"exec {exe}: {_strerror(e)}", e.errno or 0) from e
+
+
+class _PrecompiledFilter:
+    def __init__(self, program: bytes) -> None:
+        self.program = program
+
+    def load(self) -> None:
+        S.seccomp_load_bpf(self.program)
 
 
 def look_path(file: str, path: str) -> str:
@@ -615,5 +618,120 @@ def main(argv: list[str]) -> int:
         return EXIT_START_ERROR
 
 
-if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+# ---- exec into a running container (execin.py's helper side) ------------------------------
+
+EXEC_NOT_FOUND = 127     # command not found (shell/Docker convention)
+EXEC_CANNOT_RUN = 126    # any other failure before the command ran
+
+# setns order as nsenter(1): cgroup, ipc, uts, net, pid, mnt (mnt last: after it the
+# /proc paths of the host are gone).
+_NAMESPACES = (("cgroup", 0x02000000), ("ipc", 0x08000000), ("uts", 0x04000000),
+               ("net", 0x40000000), ("pid", 0x20000000), ("mnt", 0x00020000))
+
+
+def exec_main(argv: list[str]) -> int:
+    """The exec helper (execin.py run as a script): enter container PID, fork, exec."""
+    sync_fd = 3
+    for a in argv[1:]:
+        if a.startswith("--sync-fd="):
+            sync_fd = int(a.split("=", 1)[1])
+
+    def report(step: str, message: str, errno: int, code: int) -> int:
+        try:
+            os.write(sync_fd, error_line(step, message, errno))
+        except OSError:
+            os.write(2, (message + "\n").encode())
+        return code
+
+    try:
+        req = _read_config(sync_fd, None)
+        pid = int(req["pid"])
+        config = req["config"]
+        S.close_range_cloexec(3)
+        step = "namespaces"
+        fds = []
+        for name, flag in _NAMESPACES:
+            p = f"/proc/{pid}/ns/{name}"
+            # Joining our own namespace is harmless, but skip it: setns(mnt) of the same
+            # namespace would still reset root and cwd.
+            if os.stat(p).st_ino == os.stat(f"/proc/self/ns/{name}").st_ino:
+                continue
+            fds.append((os.open(p, os.O_RDONLY | os.O_CLOEXEC), flag, name))
+        root_fd = os.open(f"/proc/{pid}/root", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        step = "cgroup"
+        cg = (config.get("linux") or {}).get("cgroupsPath")
+        if cg:  # host path: before setns(mnt)
+            with open(os.path.join(cg, "cgroup.procs"), "w") as f:
+                f.write("0")
+        step = "namespaces"
+        for fd, flag, _name in fds:
+            S.setns(fd, flag)
+            os.close(fd)
+        step = "root"
+        # The container's root is its mount namespace's root after pivot_root; chroot to
+        # /proc/PID/root as well so a container that chrooted further is followed.
+        os.fchdir(root_fd)
+        os.chroot(".")
+        os.close(root_fd)
+    except StepError as e:
+        return report(e.step, e.message, e.errno, EXEC_CANNOT_RUN)
+    except (OSError, KeyError, ValueError, TypeError) as e:
+        return report(step if "step" in locals() else "request", f"exec: {e}",
+                      getattr(e, "errno", 0) or 0, EXEC_CANNOT_RUN)
+
+    alive_r, alive_w = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.close(alive_w)
+        process = dict(config.get("process") or {})
+        env = list(process.get("env") or ()) + list(req.get("env") or ())
+        process.update(args=list(req["args"]), env=env,
+                       cwd=req.get("cwd") or process.get("cwd") or "/")
+        cfg = dict(config, process=process, root={"path": "/"})
+        init = Init(cfg, sync_fd)
+        steps = init.exec_steps()
+
+        def parent_death_signal() -> None:
+            # After the user switch (a credential change clears it). If the helper was
+            # killed (probe timeout), the command dies with it.
+            S.prctl(S.PR_SET_PDEATHSIG, 9)
+            os.set_blocking(alive_r, False)
+            try:
+                if os.read(alive_r, 1) == b"":
+                    os._exit(EXEC_CANNOT_RUN)
+            except BlockingIOError:
+                pass
+
+        steps.insert([n for n, _ in steps].index("capabilities") + 1,
+                     ("parent-death-signal", parent_death_signal))
+        try:
+            init.run(steps)
+        except StepError as e:
+            code = EXEC_NOT_FOUND if e.errno == 2 and e.step == "exec" else EXEC_CANNOT_RUN
+            os._exit(report(e.step, e.message, e.errno, code))
+        os._exit(EXEC_CANNOT_RUN)  # pragma: no cover
+
+    os.close(alive_r)
+    os.close(sync_fd)  # the child holds it until its exec (EOF = started)
+    import signal
+
+    def forward(sig: int, _frame: object) -> None:
+        try:
+            os.kill(child, sig)
+        except ProcessLookupError:
+            pass
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT):
+        signal.signal(sig, forward)
+    while True:
+        try:
+            _, status = os.waitpid(child, 0)
+            break
+        except ChildProcessError:
+            return EXEC_CANNOT_RUN
+        except InterruptedError:
+            continue
+    return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else \
+        128 + os.WTERMSIG(status)
+
+

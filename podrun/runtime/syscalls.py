@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import platform
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
@@ -19,7 +18,7 @@ _NR = {
                "pidfd_open": 434, "pidfd_send_signal": 424},
     "aarch64": {"pivot_root": 41, "capget": 90, "capset": 91, "close_range": 436,
                 "pidfd_open": 434, "pidfd_send_signal": 424},
-}[platform.machine()]
+}[os.uname().machine]
 
 # mount(2) flags
 MS_RDONLY = 0x1
@@ -170,3 +169,21 @@ def cap_last_cap() -> int:
 
 def mknod(path: str, mode: int, major: int, minor: int) -> None:
     os.mknod(path, mode, os.makedev(major, minor))
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+PR_SET_SECCOMP = 22
+SECCOMP_MODE_FILTER = 2
+
+
+def seccomp_load_bpf(program: bytes) -> None:
+    """Install a compiled classic-BPF seccomp program (struct sock_filter[]) on this thread."""
+    if not program or len(program) % 8:
+        raise OSError(22, "seccomp: BPF program size is not a multiple of 8")
+    buf = ctypes.create_string_buffer(program, len(program))
+    prog = _SockFprog(len(program) // 8, ctypes.addressof(buf))
+    _check(_libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0),
+           "seccomp: loading the filter")
