@@ -16,6 +16,7 @@ from podrun.runtime.pause import PauseHandle, kill_pause, launch_pause
 from tests.integration.pause.pause_support import pause_binary
 from tests.support import TEST_TMP
 
+
 @pytest.fixture
 def workdir() -> Iterator[Path]:
     d = Path(tempfile.mkdtemp(prefix="podrun-pause-", dir=TEST_TMP))

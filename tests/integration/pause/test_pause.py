@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -158,7 +158,7 @@ def test_create_errors(start_pod, workdir):
 def test_log_lines_partial_chunks_streams_and_timestamps(start_pod, workdir):
     h = start_pod()
     log = workdir / "0.log"
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     h.client().create("w", sh(
         f"{BUSYBOX} head -c 20000 /dev/zero | {BUSYBOX} tr '\\0' x; echo; "
         "echo to-stderr >&2; printf 'crlf\\r\\n'; printf '' ; "
@@ -174,8 +174,8 @@ def test_log_lines_partial_chunks_streams_and_timestamps(start_pod, workdir):
     assert out[0][3] == "x" * 16384 and out[2][3] == "crlf" and out[4][3] == "tail"
     assert err == [(err[0][0], "stderr", "F", "to-stderr")]
     stamps = [datetime.strptime(x[0][:26] + "Z", "%Y-%m-%dT%H:%M:%S.%fZ").replace(
-        tzinfo=timezone.utc) for x in lines]
-    assert all(before.replace(microsecond=0) <= s <= datetime.now(timezone.utc)
+        tzinfo=UTC) for x in lines]
+    assert all(before.replace(microsecond=0) <= s <= datetime.now(UTC)
                for s in stamps)
     assert [x[0] for x in out] == sorted(x[0] for x in out)
 
@@ -416,3 +416,15 @@ def test_launch_failure_is_a_host_error(workdir):
     assert not (workdir / "pod" / "pause.pid").exists()
     with pytest.raises(HostError):
         PauseClient(workdir / "pod", timeout=1).ping()
+
+
+def test_large_create_request(start_pod, workdir):
+    """A big environment (~150 KiB, one SEQPACKET message) reaches the container."""
+    h = start_pod()
+    env = [f"V{i}={'v' * 140}" for i in range(1000)]
+    log = workdir / "big.log"
+    h.client().create("big", sh("echo ${#V999} $(env | grep -c ^V)"), env=env, log_path=log)
+    wait_until(lambda: read_exit_record(h.run_dir, "big"))
+    assert [x[3] for x in read_log(log)] == ["140 1000"]
+    with pytest.raises(ValueError):
+        h.client().create("huge", [BUSYBOX, "true"], env=env * 2)
