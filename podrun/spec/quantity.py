@@ -175,7 +175,7 @@ class Quantity:
         """ceil(q / 10**scale), rounded away from zero like Go's ScaledValue."""
         shift = self.exp - scale
         if shift >= 0:
-            return self.unscaled * 10**shift
+            return int(self.unscaled * 10**shift)
         if _ndigits(self.unscaled) < -shift:
             # |q| < 10**scale: rounds to +-1 unless zero
             return self.sign
