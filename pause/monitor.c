@@ -943,8 +943,12 @@ static void on_signal(void)
 	struct signalfd_siginfo si;
 	int stop = 0;
 
+	/* ssi_pid is the sender's pid in our PID namespace, 0 for a sender outside it. A
+	 * process of the pod itself (shareProcessNamespace: `kill 1`, `kill -TERM -1`) does
+	 * not get to tear its pod down; the daemon, outside, does. */
 	while (read(sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+		if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) &&
+		    !(own_pidns && si.ssi_pid != 0))
 			stop = 1;
 	reap();
 	if (stop) {

@@ -428,3 +428,29 @@ def test_large_create_request(start_pod, workdir):
     assert [x[3] for x in read_log(log)] == ["140 1000"]
     with pytest.raises(ValueError):
         h.client().create("huge", [BUSYBOX, "true"], env=env * 2)
+
+
+def test_join_network_namespace_by_path(start_pod, workdir):
+    a = start_pod("a")
+    b = start_pod("b", new_net=False, netns_path=f"/proc/{a.pid}/ns/net")
+    assert ns(b.pid, "net") == ns(a.pid, "net")
+    assert ns(b.pid, "uts") != ns(a.pid, "uts")
+
+
+def test_long_run_dir_path(start_pod, workdir):
+    """sun_path holds 107 bytes: pause binds relative to its run dir, the client connects
+    through an O_PATH fd."""
+    h = start_pod("d" * 120)
+    assert len(str(h.run_dir / "pause.sock")) > 108
+    assert h.client().ping()
+    assert read_pause_pid(h.run_dir) == h.pid
+
+
+def test_signals_from_inside_the_pod_do_not_tear_it_down(start_pod, workdir):
+    h = start_pod()
+    c = h.client()
+    c.create("killer", sh("kill -TERM 1; kill -INT 1"), new_pid_ns=False)
+    wait_until(lambda: read_exit_record(h.run_dir, "killer"))
+    assert read_exit_record(h.run_dir, "killer").exit_code == 0  # type: ignore[union-attr]
+    time.sleep(0.1)
+    assert alive(h.pid) and c.ping()
