@@ -8,9 +8,8 @@ record); an item of a List document is `#doc.item` (see Loaded.location).
 from __future__ import annotations
 
 import base64
-import importlib
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -25,6 +24,7 @@ from podrun.spec.defaults import (
     prepare_for_create,
 )
 from podrun.spec.types import ConfigMap, FrozenMap, Pod, Secret
+from podrun.spec.validate import validate_object
 
 FieldValidation = Literal["Strict", "Warn", "Ignore"]
 SpecObject = Pod | ConfigMap | Secret
@@ -177,7 +177,11 @@ def _documents(text: str) -> Iterator[tuple[int, Any, str | None]]:
         if docs is not None:
             yield from docs
             return
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.YAMLError as e:  # the reader refuses control characters up front
+        yield 0, None, f"YAML error: {e}"
+        return
     loader.duplicates = []
     index = 0
     try:
@@ -314,7 +318,9 @@ def _load_document(
     api_version = data.get("apiVersion")
     if kind is None and default_kind is not None:
         kind, api_version = default_kind, api_version or "v1"
-    if not _type_field(rec, "kind", kind) | _type_field(rec, "apiVersion", api_version):
+    kind_ok = _type_field(rec, "kind", kind)
+    api_version_ok = _type_field(rec, "apiVersion", api_version)
+    if not (kind_ok and api_version_ok):
         return [rec]
     assert isinstance(kind, str) and isinstance(api_version, str)
     rec.kind, rec.api_version = kind, api_version
@@ -400,24 +406,8 @@ def _merge_string_data(secret: Secret) -> Secret:
     return replace(secret, data=FrozenMap(data), string_data=None)
 
 
-_Validator = Callable[..., list[FieldError]]
-
-
-def _validator() -> _Validator | None:
-    # TODO(podrun): import validate_object directly once podrun/spec/validate.py has landed.
-    try:
-        validate = importlib.import_module("podrun.spec.validate")
-    except ImportError:
-        return None
-    fn = getattr(validate, "validate_object", None)
-    return fn if callable(fn) else None
-
-
 def _validate(obj: SpecObject, bad: frozenset[str], static_pod: bool) -> list[FieldError]:
-    fn = _validator()
-    if fn is None:
-        return []
-    errors = fn(obj, bad_paths=bad, static_pod=static_pod)
+    errors = validate_object(obj, bad_paths=bad, static_pod=static_pod)
     return [e for e in errors if not _under_bad(e.path, bad)]
 
 
