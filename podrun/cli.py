@@ -1,11 +1,16 @@
-"""podrun's command line: a thin click client (kubectl habits; see README)."""
+"""podrun's command line: a thin click client of the daemon API (kubectl habits).
+docs/cli.md lists every command; exit codes 0 ok, 1 error, 2 usage."""
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import sys
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -13,28 +18,140 @@ from podrun import KUBE_VERSION, __version__
 
 # kubectl reads these extensions when -f names a directory.
 MANIFEST_EXTENSIONS = (".yaml", ".yml", ".json")
+DEFAULT_SOCKET = "/run/podrun/podrun.sock"
+RESOURCE_ALIASES = {
+    "po": "pods", "pod": "pods", "pods": "pods",
+    "cm": "configmaps", "configmap": "configmaps", "configmaps": "configmaps",
+    "secret": "secrets", "secrets": "secrets",
+    "ev": "events", "event": "events", "events": "events",
+}
+KIND_RESOURCE = {"Pod": "pods", "ConfigMap": "configmaps", "Secret": "secrets"}
+
+
+# ---------------------------------------------------------------- plumbing
+
+def _client(ctx: click.Context) -> Any:
+    from podrun.api.client import Client
+    return Client(ctx.find_root().obj["socket"])
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    click.echo(message if message.startswith(("error:", "Error from server", "The "))
+               else f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def run_api(fn: Callable[[], Any]) -> Any:
+    """Run a client call; API and connection errors end the command as kubectl's do."""
+    from podrun.api.client import ApiStatusError, ClientError
+    try:
+        return fn()
+    except ApiStatusError as e:
+        fail(_status_text(e))
+    except ClientError as e:
+        fail(f"error: {e}")
+
+
+def _status_text(e: Any) -> str:
+    st = e.status
+    causes = (st.get("details") or {}).get("causes") or []
+    if e.code == 422 and causes:
+        kind = (st.get("message") or "").split(" ", 1)[0]
+        name = (st.get("details") or {}).get("name", "")
+        lines = [f"{c.get('field')}: {c.get('message')}" if c.get("field") else c.get("message", "")
+                 for c in causes]
+        if len(lines) == 1:
+            return f'The {kind} "{name}" is invalid: {lines[0]}'
+        return f'The {kind} "{name}" is invalid: \n' + "\n".join(f"* {ln}" for ln in lines)
+    return e.kubectl_message()
+
+
+def _warn(warnings: Iterable[str]) -> None:
+    for w in warnings:
+        click.echo(f"Warning: {w}", err=True)
+
+
+def _resource(name: str) -> str:
+    r = RESOURCE_ALIASES.get(name.lower())
+    if r is None:
+        fail(f'error: the server doesn\'t have a resource type "{name}"')
+    return r
+
+
+def _complete_pods(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    from click.shell_completion import CompletionItem
+
+    from podrun.api.client import Client, pod_path
+    try:
+        root = ctx.find_root()
+        sock = (root.params.get("socket") or os.environ.get("PODRUN_SOCKET") or DEFAULT_SOCKET)
+        ns = ctx.params.get("namespace") or "default"
+        items = Client(sock, timeout=2).get(pod_path(ns))["items"]
+    except Exception:
+        return []
+    return [CompletionItem(p["metadata"]["name"]) for p in items
+            if p["metadata"]["name"].startswith(incomplete)]
+
+
+ns_option = click.option("-n", "--namespace", default=None,
+                         help="Namespace (default: default).")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def cli() -> None:
+@click.option("--socket", envvar="PODRUN_SOCKET", default=None, show_envvar=True,
+              help=f"The daemon's API socket (default {DEFAULT_SOCKET}).")
+@click.pass_context
+def cli(ctx: click.Context, socket: str | None) -> None:
     """Run Kubernetes v1 Pod manifests on one Linux host, without a cluster."""
+    ctx.obj = {"socket": socket or DEFAULT_SOCKET, "socket_given": socket is not None}
+
+
+def _add_daemon() -> None:
+    from podrun.agent.daemon import daemon_command
+    cli.add_command(daemon_command)
+
+
+_add_daemon()
 
 
 @cli.command()
-def version() -> None:
-    """Print podrun's version and the Kubernetes API version it follows."""
+@click.option("--client", "client_only", is_flag=True, help="Only the client's version.")
+@click.option("-o", "--output", type=click.Choice(["json", "yaml"]))
+@click.pass_context
+def version(ctx: click.Context, client_only: bool, output: str | None) -> None:
+    """Print podrun's version (client and daemon) and the Kubernetes API version it follows."""
+    from podrun.api.client import ClientError
+    server = None
+    err = None
+    if not client_only:
+        try:
+            server = _client(ctx).get("/version")
+        except ClientError as e:
+            err = str(e)
+    if output:
+        data = {"clientVersion": {"podrunVersion": __version__,
+                                  "gitVersion": f"v{KUBE_VERSION}.0-podrun.{__version__}"}}
+        if server:
+            data["serverVersion"] = server
+        _print_data(data, output)
+        return
     click.echo(f"podrun {__version__} (Kubernetes v{KUBE_VERSION} Pod API)")
+    if server:
+        click.echo(f"Server Version: podrun {server.get('podrunVersion', '?')} "
+                   f"({server.get('gitVersion', '')}, node {server.get('nodeName', '?')})")
+    elif err:
+        click.echo(f"Server Version: unavailable ({err})", err=True)
 
+
+# ---------------------------------------------------------------- manifests
 
 def read_manifest_sources(filenames: tuple[str, ...]) -> list[tuple[str, str]]:
     """(source name, text) for each -f argument: a file, a directory (its .yaml/.yml/.json
     files, sorted, not recursive, dot-files skipped, as kubectl) or "-" for stdin."""
-    from podrun.spec.parse import decode_manifest_bytes
-
     sources: list[tuple[str, str]] = []
     for name in filenames:
         if name == "-":
-            sources.append(("-", decode_manifest_bytes(sys.stdin.buffer.read(), "-")))
+            sources.append(("-", _decode_bytes(sys.stdin.buffer.read(), "-")))
             continue
         path = Path(name)
         if path.is_dir():
@@ -48,9 +165,56 @@ def read_manifest_sources(filenames: tuple[str, ...]) -> list[tuple[str, str]]:
         else:
             raise click.UsageError(f'the path "{name}" does not exist')
         for f in files:
-            sources.append((str(f), decode_manifest_bytes(f.read_bytes(), str(f))))
+            try:
+                data = f.read_bytes()
+            except OSError as e:
+                fail(f"error: cannot read {f}: {e.strerror}")
+            sources.append((str(f), _decode_bytes(data, str(f))))
     return sources
 
+
+def _decode_bytes(data: bytes, source: str) -> str:
+    from podrun.errors import PodrunError
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise PodrunError(f"{source}: not valid UTF-8 (byte {e.start}, line {line})") from None
+
+
+def _raw_objects(filenames: tuple[str, ...]) -> list[tuple[str, dict[str, Any]]]:
+    """(source, raw document) for every object of the -f arguments; List kinds expanded.
+    Raw so the daemon applies the unknown-field rules (fieldValidation) itself."""
+    import yaml
+
+    from podrun.errors import PodrunError, UnsupportedKind
+    try:
+        sources = read_manifest_sources(filenames)
+    except PodrunError as e:
+        fail(f"error: {e}")
+    out: list[tuple[str, dict[str, Any]]] = []
+    for source, text in sources:
+        try:
+            docs = list(yaml.safe_load_all(text))
+        except yaml.YAMLError as e:
+            fail(f"error: error parsing {source}: {e}")
+        for doc in docs:
+            if doc is None:
+                continue
+            if not isinstance(doc, dict):
+                fail(f"error: error parsing {source}: a document is not an object")
+            items = doc.get("items") if str(doc.get("kind", "")).endswith("List") else [doc]
+            for item in items or []:
+                kind = item.get("kind") if isinstance(item, dict) else None
+                if kind not in KIND_RESOURCE:
+                    if not kind:
+                        fail(f"error: error validating {source}: kind not set")
+                    fail(f"error: {source}: {UnsupportedKind(str(kind), str(item.get('apiVersion', '')))}")
+                out.append((source, item))
+    return out
+
+
+# ---------------------------------------------------------------- validate
 
 def _doc_label(source: str, index: int, count: int) -> str:
     return f"{source}#{index + 1}" if count > 1 else source
@@ -80,9 +244,9 @@ def validate(filenames: tuple[str, ...], mode: str, output: str | None) -> None:
     failed = False
     objects: list[dict[str, Any]] = []
     for source, text in sources:
-        loaded = load_text(text, source, field_validation=field_validation)
+        loaded = load_text(text, source, field_validation=field_validation)  # type: ignore[arg-type]
         for doc in loaded:
-            label = _doc_label(source, doc.index, len(loaded))
+            label = doc.location if len(loaded) > 1 else source
             for w in doc.warnings:
                 click.echo(f"Warning: {label}: {w}", err=True)
             for e in doc.errors:
@@ -102,6 +266,1035 @@ def validate(filenames: tuple[str, ...], mode: str, output: str | None) -> None:
         import yaml
         click.echo(yaml.safe_dump_all(objects, sort_keys=False, default_flow_style=False), nl=False)
     sys.exit(1 if failed else 0)
+
+
+# ---------------------------------------------------------------- apply
+
+def parse_timeout(value: str) -> float:
+    from podrun.agent.daemon import ConfigError, parse_duration
+    try:
+        return parse_duration(value if not value.isdigit() else value + "s", "--timeout")
+    except ConfigError:
+        raise click.BadParameter(f'invalid duration "{value}" (use e.g. 60s, 2m)') from None
+
+
+@cli.command()
+@click.option("-f", "--filename", "filenames", multiple=True, required=True,
+              help="Manifest file, directory of manifests, or - for stdin.")
+@ns_option
+@click.option("--wait", is_flag=True, help="Wait until each pod is Ready or terminal.")
+@click.option("--timeout", default="60s", show_default=True, help="How long --wait waits.")
+@click.option("--validate", "mode", default="strict", show_default=True,
+              type=click.Choice(["strict", "warn", "ignore", "true", "false"]),
+              help="Unknown fields: error (strict), warning (warn) or dropped (ignore).")
+@click.pass_context
+def apply(ctx: click.Context, filenames: tuple[str, ...], namespace: str | None, wait: bool,
+          timeout: str, mode: str) -> None:
+    """Create objects from manifests, or replace them when they changed."""
+    from podrun.api.client import ApiStatusError, ClientError, pod_path
+    fv = {"strict": "Strict", "true": "Strict", "warn": "Warn", "ignore": "Ignore",
+          "false": "Ignore"}[mode]
+    limit = parse_timeout(timeout)
+    objects = _raw_objects(filenames)
+    # ConfigMaps and Secrets first, so the pods that use them find them.
+    objects.sort(key=lambda so: 0 if so[1].get("kind") != "Pod" else 1)
+    client = _client(ctx)
+    failed = False
+    applied_pods: list[tuple[str, str]] = []
+    for source, raw in objects:
+        resource = KIND_RESOURCE[raw["kind"]]
+        singular = raw["kind"].lower()
+        meta = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
+        ns = meta.get("namespace") or namespace or "default"
+        if namespace and meta.get("namespace") and meta["namespace"] != namespace:
+            fail(f"error: the namespace from the provided object \"{meta['namespace']}\" does "
+                 f"not match the namespace \"{namespace}\". You must pass '--namespace="
+                 f"{meta['namespace']}' to perform this operation.")
+        name = meta.get("name") or ""
+        action = "creating"
+        try:
+            try:
+                cur = client.get(pod_path(ns, name, resource)) if name else None
+            except ApiStatusError as e:
+                if e.code != 404:
+                    raise
+                cur = None
+            action = "creating" if cur is None else "replacing"
+            if cur is None:
+                resp = client.request("POST", pod_path(ns, None, resource), body=raw,
+                                      query={"fieldValidation": fv})
+                verb = "created"
+            else:
+                resp = client.request("PUT", pod_path(ns, name, resource), body=raw,
+                                      query={"fieldValidation": fv})
+                new = resp.json()
+                verb = ("unchanged" if new["metadata"].get("resourceVersion")
+                        == cur["metadata"].get("resourceVersion") else "configured")
+            _warn(resp.warnings)
+            obj = resp.json()
+            click.echo(f"{singular}/{obj['metadata']['name']} {verb}")
+            if resource == "pods":
+                applied_pods.append((ns, obj["metadata"]["name"]))
+        except ApiStatusError as e:
+            click.echo(_status_text(e) if e.code == 422 else
+                       f"Error from server ({e.reason}): error when {action} "
+                       f'"{source}": {e}', err=True)
+            failed = True
+        except ClientError as e:
+            fail(f"error: {e}")
+    if failed:
+        sys.exit(1)
+    if wait and applied_pods:
+        deadline = time.monotonic() + limit
+        for ns, name in applied_pods:
+            run_api(lambda ns=ns, name=name: _wait_pod(client, ns, name, deadline, timeout))
+
+
+def _pod_done(pod: dict[str, Any]) -> str | None:
+    st = pod.get("status") or {}
+    if st.get("phase") in ("Succeeded", "Failed"):
+        return st["phase"]
+    for c in st.get("conditions") or []:
+        if c.get("type") == "Ready" and c.get("status") == "True":
+            return "Ready"
+    return None
+
+
+def _wait_pod(client: Any, ns: str, name: str, deadline: float, timeout: str) -> None:
+    import threading
+
+    from podrun.api.client import pod_path
+    done = threading.Event()
+    result: dict[str, Any] = {}
+
+    def check(pod: dict[str, Any]) -> bool:
+        if _pod_done(pod):
+            return True
+        st = pod.get("status") or {}
+        if st.get("reason") == "NoRuntimeEngine":
+            result["error"] = f"pod/{name}: {st.get('message')}"
+            return True
+        return False
+
+    def watcher() -> None:
+        try:
+            for ev in client.watch(pod_path(ns), {"fieldSelector": f"metadata.name={name}"}):
+                if ev["type"] == "DELETED":
+                    result["error"] = f"pod/{name} was deleted while waiting"
+                    break
+                if check(ev["object"]):
+                    break
+        except Exception as e:  # reported by the main thread
+            result["error"] = str(e)
+        done.set()
+
+    threading.Thread(target=watcher, daemon=True).start()
+    if not done.wait(max(0.0, deadline - time.monotonic())):
+        fail(f"error: timed out waiting for the condition on pods/{name} (--timeout {timeout})")
+    if "error" in result:
+        fail(f"error: {result['error']}")
+
+
+# ---------------------------------------------------------------- get
+
+def _age(ts: str | None, now: float | None = None) -> str:
+    from podrun.api.schema import parse_time
+    t = parse_time(ts)
+    if t is None:
+        return "<unknown>"
+    return human_duration((now or time.time()) - t.timestamp())
+
+
+def human_duration(seconds: float) -> str:
+    try:
+        from podrun.core.status import human_duration as hd
+        return str(hd(seconds))
+    except ImportError:
+        s = int(seconds)
+        if s < 0:
+            return "0s"
+        if s < 120:
+            return f"{s}s"
+        if s < 600:
+            return f"{s // 60}m{s % 60}s" if s % 60 else f"{s // 60}m"
+        if s < 3 * 3600:
+            return f"{s // 60}m"
+        return f"{s // 3600}h"
+
+
+def pod_row(pod: dict[str, Any], now: float | None = None) -> dict[str, str]:
+    """kubectl get pods columns for one pod (printPod), through podrun.core.status when
+    it is there."""
+    now = now or time.time()
+    try:
+        from podrun.core.status import kubectl_row
+        from podrun.spec.decode import decode
+        from podrun.spec.types import Pod
+        typed = decode(Pod, pod).value
+        if typed is not None:
+            r = kubectl_row(typed, now)
+            return {"NAME": r.name, "READY": r.ready, "STATUS": r.status,
+                    "RESTARTS": r.restarts, "AGE": r.age, "IP": r.ip, "NODE": r.node,
+                    "NOMINATED NODE": r.nominated_node, "READINESS GATES": r.readiness_gates}
+    except ImportError:
+        pass
+    meta, spec, st = pod["metadata"], pod.get("spec") or {}, pod.get("status") or {}
+    cs = st.get("containerStatuses") or []
+    status = st.get("reason") or st.get("phase") or "Unknown"
+    for c in cs:
+        w = (c.get("state") or {}).get("waiting") or {}
+        t = (c.get("state") or {}).get("terminated") or {}
+        if w.get("reason"):
+            status = w["reason"]
+        elif t.get("reason"):
+            status = t["reason"]
+    if meta.get("deletionTimestamp"):
+        status = "Terminating"
+    ready = sum(1 for c in cs if c.get("ready"))
+    return {"NAME": meta["name"], "READY": f"{ready}/{len(spec.get('containers') or [])}",
+            "STATUS": status, "RESTARTS": str(sum(int(c.get("restartCount") or 0) for c in cs)),
+            "AGE": _age(meta.get("creationTimestamp"), now),
+            "IP": st.get("podIP") or "<none>", "NODE": spec.get("nodeName") or "<none>",
+            "NOMINATED NODE": st.get("nominatedNodeName") or "<none>",
+            "READINESS GATES": "<none>"}
+
+
+POD_COLUMNS = ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+POD_WIDE = POD_COLUMNS + ["IP", "NODE", "NOMINATED NODE", "READINESS GATES"]
+
+
+def _data_count(obj: dict[str, Any]) -> str:
+    return str(len(obj.get("data") or {}) + len(obj.get("binaryData") or {}))
+
+
+def event_object(ev: dict[str, Any]) -> str:
+    io = ev.get("involvedObject") or {}
+    return f"{(io.get('kind') or '').lower()}/{io.get('name', '')}"
+
+
+def event_last_seen(ev: dict[str, Any], now: float | None = None) -> str:
+    return _age(ev.get("lastTimestamp") or ev.get("eventTime") or ev.get("firstTimestamp"), now)
+
+
+def rows_for(resource: str, objs: list[dict[str, Any]], wide: bool,
+             all_ns: bool, now: float | None = None) -> tuple[list[str], list[list[str]]]:
+    now = now or time.time()
+    if resource == "pods":
+        cols = POD_WIDE if wide else POD_COLUMNS
+        rows = [[pod_row(p, now)[c] for c in cols] for p in objs]
+    elif resource == "configmaps":
+        cols = ["NAME", "DATA", "AGE"]
+        rows = [[o["metadata"]["name"], _data_count(o), _age(o["metadata"].get("creationTimestamp"), now)]
+                for o in objs]
+    elif resource == "secrets":
+        cols = ["NAME", "TYPE", "DATA", "AGE"]
+        rows = [[o["metadata"]["name"], o.get("type") or "Opaque", _data_count(o),
+                 _age(o["metadata"].get("creationTimestamp"), now)] for o in objs]
+    else:
+        cols = ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+        rows = [[event_last_seen(e, now), e.get("type") or "", e.get("reason") or "",
+                 event_object(e), (e.get("message") or "").strip()] for e in objs]
+    if all_ns:
+        cols = ["NAMESPACE"] + cols
+        rows = [[o["metadata"].get("namespace", "")] + r for o, r in zip(objs, rows, strict=True)]
+    return cols, rows
+
+
+def format_table(cols: list[str], rows: list[list[str]], header: bool = True) -> str:
+    """kubectl's tabwriter layout: columns padded to the widest cell plus 3 spaces."""
+    all_rows = ([cols] if header else []) + rows
+    widths = [max(len(r[i]) for r in ([cols] + rows)) for i in range(len(cols))]
+    lines = []
+    for r in all_rows:
+        cells = [c.ljust(widths[i] + 3) if i < len(cols) - 1 else c for i, c in enumerate(r)]
+        lines.append("".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _print_data(data: Any, output: str) -> None:
+    if output == "json":
+        click.echo(json.dumps(data, indent=4))
+    else:
+        import yaml
+        click.echo(yaml.safe_dump(data, sort_keys=True, default_flow_style=False), nl=False)
+
+
+def _as_list(items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"apiVersion": "v1", "items": items, "kind": "List",
+            "metadata": {"resourceVersion": ""}}
+
+
+@cli.command()
+@click.argument("resource")
+@click.argument("names", nargs=-1, shell_complete=_complete_pods)
+@ns_option
+@click.option("-A", "--all-namespaces", is_flag=True, help="Every namespace.")
+@click.option("-o", "--output", type=click.Choice(["wide", "json", "yaml", "name"]))
+@click.option("-w", "--watch", is_flag=True, help="After listing, watch for changes.")
+@click.option("-l", "--selector", default=None, help="Label selector (a=b,c!=d,e in (f)).")
+@click.option("--field-selector", default=None, help="Field selector (metadata.name=x).")
+@click.pass_context
+def get(ctx: click.Context, resource: str, names: tuple[str, ...], namespace: str | None,
+        all_namespaces: bool, output: str | None, watch: bool, selector: str | None,
+        field_selector: str | None) -> None:
+    """List pods, configmaps, secrets or events, or get some by name."""
+    from podrun.api.client import pod_path
+    res = _resource(resource)
+    ns = namespace or "default"
+    client = _client(ctx)
+    if names:
+        objs = [run_api(lambda n=n: client.get(pod_path(ns, n, res))) for n in names]
+        list_rv = None
+    else:
+        path = f"/api/v1/{res}" if all_namespaces else pod_path(ns, None, res)
+        lst = run_api(lambda: client.get(path, labelSelector=selector,
+                                         fieldSelector=field_selector))
+        objs, list_rv = lst["items"], lst["metadata"].get("resourceVersion")
+    singular = res[:-1]
+    if output in ("json", "yaml"):
+        _print_data(objs[0] if names and len(objs) == 1 else _as_list(objs), output)
+    elif output == "name":
+        for o in objs:
+            click.echo(f"{singular}/{o['metadata']['name']}")
+    elif not objs and not watch:
+        where = "" if all_namespaces else f" in {ns} namespace"
+        click.echo(f"No resources found{where}.", err=True)
+    elif objs:
+        cols, rows = rows_for(res, objs, output == "wide", all_namespaces)
+        click.echo(format_table(cols, rows))
+    if watch:
+        _watch_rows(client, res, ns, all_namespaces, output, selector, field_selector,
+                    list_rv or "0", header=not objs)
+
+
+def _watch_rows(client: Any, res: str, ns: str, all_ns: bool, output: str | None,
+                selector: str | None, field_selector: str | None, rv: str,
+                header: bool) -> None:
+    from podrun.api.client import pod_path
+    path = f"/api/v1/{res}" if all_ns else pod_path(ns, None, res)
+    q = {"labelSelector": selector, "fieldSelector": field_selector, "resourceVersion": rv}
+    try:
+        for ev in run_api(lambda: client.watch(path, q)):
+            obj = ev["object"]
+            if output in ("json", "yaml"):
+                _print_data(obj, output)
+                continue
+            if output == "name":
+                click.echo(f"{res[:-1]}/{obj['metadata']['name']}")
+                continue
+            cols, rows = rows_for(res, [obj], output == "wide", all_ns)
+            table = format_table(cols, rows, header=header).splitlines()
+            # kubectl pads watch rows to the header's widths only roughly; one line each.
+            click.echo("\n".join(table))
+            header = False
+    except KeyboardInterrupt:
+        return
+
+
+# ---------------------------------------------------------------- describe
+
+def _kv_block(pairs: list[tuple[str, str]], indent: int = 0, width: int | None = None) -> list[str]:
+    w = width or (max((len(k) for k, _ in pairs), default=0) + 2)
+    pad = " " * indent
+    out = []
+    for k, v in pairs:
+        lines = str(v).split("\n")
+        out.append(f"{pad}{(k + ':').ljust(w)}{lines[0]}".rstrip())
+        for extra in lines[1:]:
+            out.append(f"{pad}{' ' * w}{extra}".rstrip())
+    return out
+
+
+def _map_lines(m: dict[str, str] | None) -> str:
+    if not m:
+        return "<none>"
+    return "\n".join(f"{k}={v}" if "=" not in k else f"{k}: {v}" for k, v in sorted(m.items()))
+
+
+def _fmt_time(ts: str | None) -> str:
+    from podrun.api.schema import parse_time
+    t = parse_time(ts)
+    return t.strftime("%a, %d %b %Y %H:%M:%S %z") if t else ""
+
+
+def _state_lines(state: dict[str, Any] | None) -> list[tuple[str, str]]:
+    if not state:
+        return [("State", "Waiting")]
+    if "running" in state:
+        return [("State", "Running"), ("  Started", _fmt_time(state["running"].get("startedAt")))]
+    if "terminated" in state:
+        t = state["terminated"]
+        out = [("State", "Terminated"), ("  Reason", t.get("reason", ""))]
+        if t.get("message"):
+            out.append(("  Message", t["message"]))
+        out += [("  Exit Code", str(t.get("exitCode", ""))),
+                ("  Started", _fmt_time(t.get("startedAt"))),
+                ("  Finished", _fmt_time(t.get("finishedAt")))]
+        return out
+    w = state.get("waiting") or {}
+    out = [("State", "Waiting")]
+    if w.get("reason"):
+        out.append(("  Reason", w["reason"]))
+    if w.get("message"):
+        out.append(("  Message", w["message"]))
+    return out
+
+
+def _probe_text(p: dict[str, Any]) -> str:
+    if "httpGet" in p:
+        h = p["httpGet"]
+        what = f"http-get {h.get('scheme', 'HTTP').lower()}://{h.get('host', '')}:{h.get('port')}{h.get('path', '')}"
+    elif "tcpSocket" in p:
+        what = f"tcp-socket :{p['tcpSocket'].get('port')}"
+    elif "exec" in p:
+        what = "exec [" + " ".join(p["exec"].get("command") or []) + "]"
+    elif "grpc" in p:
+        what = f"grpc <pod>:{p['grpc'].get('port')} {p['grpc'].get('service', '')}".rstrip()
+    else:
+        what = "unknown"
+    return (f"{what} delay={p.get('initialDelaySeconds', 0)}s timeout={p.get('timeoutSeconds', 1)}s "
+            f"period={p.get('periodSeconds', 10)}s #success={p.get('successThreshold', 1)} "
+            f"#failure={p.get('failureThreshold', 3)}")
+
+
+def _env_text(c: dict[str, Any]) -> str:
+    lines = []
+    for e in c.get("env") or []:
+        if "value" in e or "valueFrom" not in e:
+            lines.append(f"{e['name']}:  {e.get('value', '')}")
+            continue
+        vf = e["valueFrom"]
+        if "configMapKeyRef" in vf:
+            r = vf["configMapKeyRef"]
+            src = f"<set to the key '{r.get('key')}' of config map '{r.get('name')}'>"
+        elif "secretKeyRef" in vf:
+            r = vf["secretKeyRef"]
+            src = f"<set to the key '{r.get('key')}' in secret '{r.get('name')}'>"
+        elif "fieldRef" in vf:
+            src = f"({vf['fieldRef'].get('apiVersion', 'v1')}:{vf['fieldRef'].get('fieldPath')})"
+        elif "resourceFieldRef" in vf:
+            src = f"{vf['resourceFieldRef'].get('resource')}"
+        else:
+            src = "<set from an unsupported source>"
+        optional = " Optional: " + str(bool((list(vf.values())[0] or {}).get("optional"))).lower()
+        lines.append(f"{e['name']}:  {src}{optional if 'KeyRef' in next(iter(vf)) else ''}")
+    for ef in c.get("envFrom") or []:
+        if "configMapRef" in ef:
+            lines.append(f"{ef['configMapRef'].get('name')}  ConfigMap  Optional: "
+                         f"{str(bool(ef['configMapRef'].get('optional'))).lower()}")
+        elif "secretRef" in ef:
+            lines.append(f"{ef['secretRef'].get('name')}  Secret  Optional: "
+                         f"{str(bool(ef['secretRef'].get('optional'))).lower()}")
+    return "\n".join(lines) if lines else "<none>"
+
+
+def _container_block(c: dict[str, Any], cs: dict[str, Any] | None) -> list[str]:
+    cs = cs or {}
+    pairs: list[tuple[str, str]] = [("Container ID", cs.get("containerID", "")),
+                                    ("Image", c.get("image", "")),
+                                    ("Image ID", cs.get("imageID", ""))]
+    ports = c.get("ports") or []
+    if ports:
+        pairs.append(("Port", ", ".join(f"{p.get('containerPort')}/{p.get('protocol', 'TCP')}"
+                                        for p in ports)))
+        pairs.append(("Host Port", ", ".join(f"{p.get('hostPort', 0)}/{p.get('protocol', 'TCP')}"
+                                             for p in ports)))
+    else:
+        pairs += [("Port", "<none>"), ("Host Port", "<none>")]
+    if c.get("command"):
+        pairs.append(("Command", "\n".join(c["command"])))
+    if c.get("args"):
+        pairs.append(("Args", "\n".join(c["args"])))
+    pairs += _state_lines(cs.get("state"))
+    if cs.get("lastState"):
+        last = _state_lines(cs.get("lastState"))
+        pairs += [("Last State", last[0][1])] + last[1:]
+    pairs += [("Ready", str(bool(cs.get("ready"))).capitalize()),
+              ("Restart Count", str(cs.get("restartCount", 0)))]
+    res = c.get("resources") or {}
+    for key, title in (("limits", "Limits"), ("requests", "Requests")):
+        if res.get(key):
+            pairs.append((title, "\n".join(f"  {k}:  {v}" for k, v in sorted(res[key].items()))))
+    for key, title in (("livenessProbe", "Liveness"), ("readinessProbe", "Readiness"),
+                       ("startupProbe", "Startup")):
+        if c.get(key):
+            pairs.append((title, _probe_text(c[key])))
+    pairs.append(("Environment", _env_text(c)))
+    mounts = c.get("volumeMounts") or []
+    pairs.append(("Mounts", "\n".join(
+        f"{m.get('mountPath')} from {m.get('name')} ({'ro' if m.get('readOnly') else 'rw'})"
+        for m in mounts) if mounts else "<none>"))
+    out = [f"  {c.get('name')}:"]
+    out += _kv_block(pairs, indent=4, width=max(len(k) for k, _ in pairs) + 3)
+    return out
+
+
+def _volume_lines(v: dict[str, Any]) -> list[str]:
+    out = [f"  {v.get('name')}:"]
+    if "emptyDir" in v:
+        ed = v["emptyDir"] or {}
+        out += _kv_block([("Type", "EmptyDir (a temporary directory that shares a pod's lifetime)"),
+                          ("Medium", ed.get("medium", "")),
+                          ("SizeLimit", ed.get("sizeLimit", "<unset>"))], indent=4, width=14)
+    elif "configMap" in v:
+        out += _kv_block([("Type", "ConfigMap (a volume populated by a ConfigMap)"),
+                          ("Name", v["configMap"].get("name", "")),
+                          ("Optional", str(bool(v["configMap"].get("optional"))).lower())],
+                         indent=4, width=14)
+    elif "secret" in v:
+        out += _kv_block([("Type", "Secret (a volume populated by a Secret)"),
+                          ("SecretName", v["secret"].get("secretName", "")),
+                          ("Optional", str(bool(v["secret"].get("optional"))).lower())],
+                         indent=4, width=14)
+    elif "hostPath" in v:
+        out += _kv_block([("Type", "HostPath (bare host directory volume)"),
+                          ("Path", v["hostPath"].get("path", "")),
+                          ("HostPathType", v["hostPath"].get("type", ""))], indent=4, width=16)
+    else:
+        kind = next((k for k in v if k != "name"), "unknown")
+        out += _kv_block([("Type", kind)], indent=4, width=14)
+    return out
+
+
+def events_table(events: list[dict[str, Any]], now: float | None = None) -> list[str]:
+    if not events:
+        return ["Events:  <none>"]
+    now = now or time.time()
+    rows = []
+    for e in sorted(events, key=lambda e: e.get("lastTimestamp") or e.get("firstTimestamp") or ""):
+        age = _age(e.get("lastTimestamp") or e.get("firstTimestamp"), now)
+        count = int(e.get("count") or 1)
+        if count > 1:
+            age = f"{age} (x{count} over {_age(e.get('firstTimestamp'), now)})"
+        src = e.get("source") or {}
+        rows.append([e.get("type", ""), e.get("reason", ""), age,
+                     src.get("component") or e.get("reportingComponent", ""),
+                     (e.get("message") or "").strip()])
+    cols = ["Type", "Reason", "Age", "From", "Message"]
+    seps = ["----", "------", "----", "----", "-------"]
+    table = format_table(cols, [seps] + rows).splitlines()
+    return ["Events:"] + ["  " + ln for ln in table]
+
+
+def describe_pod(pod: dict[str, Any], events: list[dict[str, Any]],
+                 now: float | None = None) -> str:
+    meta, spec, st = pod["metadata"], pod.get("spec") or {}, pod.get("status") or {}
+    row = pod_row(pod, now)
+    node = spec.get("nodeName") or "<none>"
+    if st.get("hostIP"):
+        node += f"/{st['hostIP']}"
+    ips = [i.get("ip") for i in st.get("podIPs") or [] if i.get("ip")]
+    top: list[tuple[str, str]] = [
+        ("Name", meta["name"]), ("Namespace", meta.get("namespace", "default")),
+        ("Priority", str(spec.get("priority", 0))),
+        ("Service Account", spec.get("serviceAccountName", "default")),
+        ("Node", node), ("Start Time", _fmt_time(st.get("startTime")) or "<unset>"),
+        ("Labels", _map_lines(meta.get("labels"))),
+        ("Annotations", "\n".join(f"{k}: {v}" for k, v in sorted((meta.get("annotations") or {}).items()))
+         or "<none>"),
+    ]
+    status = row["STATUS"] if meta.get("deletionTimestamp") else st.get("phase", "Unknown")
+    top.append(("Status", status))
+    if meta.get("deletionTimestamp"):
+        top.append(("Termination Grace Period", f"{meta.get('deletionGracePeriodSeconds', 0)}s"))
+    if st.get("reason"):
+        top.append(("Reason", st["reason"]))
+    if st.get("message"):
+        top.append(("Message", st["message"]))
+    top += [("IP", st.get("podIP", "")), ("IPs", "\n".join(f"IP:  {i}" for i in ips) or "<none>")]
+    lines = _kv_block(top, width=18)
+    statuses = {c["name"]: c for c in (st.get("containerStatuses") or [])}
+    init_statuses = {c["name"]: c for c in (st.get("initContainerStatuses") or [])}
+    if spec.get("initContainers"):
+        lines.append("Init Containers:")
+        for c in spec["initContainers"]:
+            lines += _container_block(c, init_statuses.get(c["name"]))
+    lines.append("Containers:")
+    for c in spec.get("containers") or []:
+        lines += _container_block(c, statuses.get(c["name"]))
+    conds = st.get("conditions") or []
+    if conds:
+        lines.append("Conditions:")
+        table = format_table(["Type", "Status"],
+                             [[c.get("type", ""), c.get("status", "")] for c in conds])
+        lines += ["  " + ln for ln in table.splitlines()]
+    vols = spec.get("volumes") or []
+    if vols:
+        lines.append("Volumes:")
+        for v in vols:
+            lines += _volume_lines(v)
+    else:
+        lines.append("Volumes:                     <none>")
+    tol = spec.get("tolerations") or []
+    tol_text = "\n".join(
+        f"{t.get('key', '')}{':' + t['effect'] if t.get('effect') else ''} op={t.get('operator', 'Equal')}"
+        + (f" for {t['tolerationSeconds']}s" if t.get("tolerationSeconds") is not None else "")
+        for t in tol) or "<none>"
+    lines += _kv_block([("QoS Class", st.get("qosClass", "")),
+                        ("Node-Selectors", _map_lines(spec.get("nodeSelector"))),
+                        ("Tolerations", tol_text)], width=29)
+    lines += events_table(events, now)
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.argument("resource")
+@click.argument("names", nargs=-1, shell_complete=_complete_pods)
+@ns_option
+@click.pass_context
+def describe(ctx: click.Context, resource: str, names: tuple[str, ...],
+             namespace: str | None) -> None:
+    """Show a pod in detail: containers, states, conditions, volumes, events."""
+    from podrun.api.client import pod_path
+    res = _resource(resource)
+    ns = namespace or "default"
+    client = _client(ctx)
+    if not names:
+        objs = run_api(lambda: client.get(pod_path(ns, None, res)))["items"]
+    else:
+        objs = [run_api(lambda n=n: client.get(pod_path(ns, n, res))) for n in names]
+    out = []
+    for o in objs:
+        if res == "pods":
+            evs = run_api(lambda o=o: client.get(
+                pod_path(ns, None, "events"),
+                fieldSelector=f"involvedObject.uid={o['metadata']['uid']}"))["items"]
+            out.append(describe_pod(o, evs))
+        else:
+            meta = o["metadata"]
+            pairs = [("Name", meta["name"]), ("Namespace", meta.get("namespace", "")),
+                     ("Labels", _map_lines(meta.get("labels"))),
+                     ("Annotations", _map_lines(meta.get("annotations")))]
+            text = _kv_block(pairs, width=14)
+            if res == "secrets":
+                text += ["", f"Type:  {o.get('type', 'Opaque')}", "", "Data", "===="]
+                text += [f"{k}:  {len(base64.b64decode(v))} bytes"
+                         for k, v in sorted((o.get("data") or {}).items())]
+            elif res == "configmaps":
+                text += ["", "Data", "===="]
+                for k, v in sorted((o.get("data") or {}).items()):
+                    text += [f"{k}:", "----", str(v), ""]
+            out.append("\n".join(text))
+    click.echo("\n\n\n".join(out))
+
+
+# ---------------------------------------------------------------- logs / exec
+
+def _pick_container(pod: dict[str, Any], container: str | None) -> str:
+    if container:
+        return container
+    spec = pod.get("spec") or {}
+    names = [c["name"] for c in spec.get("containers") or []]
+    if len(names) == 1:
+        return names[0]
+    ann = (pod["metadata"].get("annotations") or {}).get("kubectl.kubernetes.io/default-container")
+    chosen = ann if ann in names else names[0]
+    others = names + [f"{c['name']} (init)" for c in spec.get("initContainers") or []]
+    click.echo(f'Defaulted container "{chosen}" out of: {", ".join(others)}', err=True)
+    return chosen
+
+
+@cli.command()
+@click.argument("name", shell_complete=_complete_pods)
+@ns_option
+@click.option("-c", "--container", default=None)
+@click.option("-f", "--follow", is_flag=True)
+@click.option("-p", "--previous", is_flag=True)
+@click.option("--tail", type=int, default=-1, help="Lines from the end (-1: all).")
+@click.option("--timestamps", is_flag=True)
+@click.option("--since", default=None, help="Only newer logs, e.g. 5s, 2m, 3h.")
+@click.pass_context
+def logs(ctx: click.Context, name: str, namespace: str | None, container: str | None,
+         follow: bool, previous: bool, tail: int, timestamps: bool, since: str | None) -> None:
+    """Print a container's logs."""
+    from podrun.api.client import pod_path
+    if name.startswith("pod/"):
+        name = name[4:]
+    ns = namespace or "default"
+    client = _client(ctx)
+    pod = run_api(lambda: client.get(pod_path(ns, name)))
+    c = _pick_container(pod, container)
+    q: dict[str, Any] = {"container": c, "follow": "true" if follow else None,
+                         "previous": "true" if previous else None,
+                         "tailLines": tail if tail >= 0 else None,
+                         "timestamps": "true" if timestamps else None}
+    if since:
+        q["sinceSeconds"] = max(1, int(parse_timeout(since)))
+    out = sys.stdout.buffer
+
+    def stream() -> None:
+        for chunk in client.stream(pod_path(ns, name) + "/log", q):
+            out.write(chunk)
+            out.flush()
+    try:
+        run_api(stream)
+    except KeyboardInterrupt:
+        pass
+
+
+@cli.command(name="exec", context_settings={"ignore_unknown_options": True})
+@click.argument("name", shell_complete=_complete_pods)
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@ns_option
+@click.option("-c", "--container", default=None)
+@click.option("-i", "--stdin", is_flag=True, help="Pass stdin to the command.")
+@click.option("-t", "--tty", is_flag=True, help="Allocate a terminal.")
+@click.pass_context
+def exec_(ctx: click.Context, name: str, command: tuple[str, ...], namespace: str | None,
+          container: str | None, stdin: bool, tty: bool) -> None:
+    """Run a command in a container (podrun exec NAME -- CMD ...); exits with its code."""
+    from podrun.api.client import pod_path
+    if name.startswith("pod/"):
+        name = name[4:]
+    ns = namespace or "default"
+    client = _client(ctx)
+    pod = run_api(lambda: client.get(pod_path(ns, name)))
+    c = _pick_container(pod, container)
+    if tty and not stdin:
+        click.echo("Unable to use a TTY - input is not a terminal or the right kind of file",
+                   err=True)
+        tty = False
+    from podrun.api.exec_client import run_exec
+    code = run_api(lambda: run_exec(client.socket_path, pod_path(ns, name) + "/exec",
+                                    list(command), c, stdin, tty))
+    sys.exit(code)
+
+
+# ---------------------------------------------------------------- delete
+
+@cli.command()
+@click.argument("args", nargs=-1, shell_complete=_complete_pods)
+@ns_option
+@click.option("-f", "--filename", "filenames", multiple=True)
+@click.option("--grace-period", type=int, default=-1,
+              help="Seconds to let the pod stop (-1: the pod's own setting).")
+@click.option("--force", is_flag=True, help="Delete at once (grace period 0).")
+@click.option("--wait", type=click.BOOL, default=True, is_flag=False, flag_value=True,
+              show_default=True, help="Wait until the objects are gone (--wait=false: don't).")
+@click.option("--timeout", default="0s", help="How long --wait waits (0: forever).")
+@click.pass_context
+def delete(ctx: click.Context, args: tuple[str, ...], namespace: str | None,
+           filenames: tuple[str, ...], grace_period: int, force: bool, wait: bool,
+           timeout: str) -> None:
+    """Delete pods, configmaps or secrets by name (delete pod NAME) or by manifest (-f)."""
+    from podrun.api.client import pod_path
+    targets: list[tuple[str, str, str]] = []  # (resource, ns, name)
+    if filenames:
+        if args:
+            raise click.UsageError("there is no need to specify a resource type as a separate "
+                                   "argument when passing arguments in resource/name form "
+                                   "(e.g. 'podrun delete -f FILE')")
+        for _, raw in _raw_objects(filenames):
+            meta = raw.get("metadata") or {}
+            targets.append((KIND_RESOURCE[raw["kind"]], meta.get("namespace") or namespace
+                            or "default", meta.get("name") or ""))
+    else:
+        if not args:
+            raise click.UsageError("You must provide one or more resources by argument or "
+                                   "filename.")
+        rest = list(args)
+        first = rest.pop(0)
+        if "/" in first:
+            rest.insert(0, first)
+            for a in rest:
+                r, _, n = a.partition("/")
+                targets.append((_resource(r), namespace or "default", n))
+        else:
+            res = _resource(first)
+            if not rest:
+                raise click.UsageError('resource(s) were provided, but no name was specified')
+            targets += [(res, namespace or "default", n) for n in rest]
+    if grace_period == 0 and not force:
+        grace_period = 1  # kubectl: --grace-period=0 without --force means 1
+    if force and grace_period < 0:
+        grace_period = 0
+    if force:
+        click.echo("Warning: Immediate deletion does not wait for confirmation that the running "
+                   "resource has been terminated. The resource may continue to run on the "
+                   "cluster indefinitely.", err=True)
+    client = _client(ctx)
+    failed = False
+    waiting: list[tuple[str, str, str, str]] = []
+    from podrun.api.client import ApiStatusError, ClientError
+    for res, ns, name in targets:
+        try:
+            resp = client.request("DELETE", pod_path(ns, name, res), query={
+                "gracePeriodSeconds": grace_period if grace_period >= 0 else None})
+        except ApiStatusError as e:
+            click.echo(_status_text(e), err=True)
+            failed = True
+            continue
+        except ClientError as e:
+            fail(f"error: {e}")
+        _warn(resp.warnings)
+        obj = resp.json()
+        if resp.warnings and (obj.get("metadata") or {}).get("annotations", {}).get(
+                "kubernetes.io/config.source") == "file":
+            continue  # a static pod: not deleted, nothing to wait for
+        click.echo(f'{res[:-1]} "{name}" deleted')
+        if wait and res == "pods":
+            waiting.append((res, ns, name, obj["metadata"].get("uid", "")))
+    limit = parse_timeout(timeout)
+    deadline = time.monotonic() + limit if limit > 0 else None
+    for res, ns, name, uid in waiting:
+        while True:
+            try:
+                cur = client.get(pod_path(ns, name, res))
+            except ApiStatusError as e:
+                if e.code == 404:
+                    break
+                fail(_status_text(e))
+            except ClientError as e:
+                fail(f"error: {e}")
+            if cur["metadata"].get("uid") != uid:
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                fail(f"error: timed out waiting for the condition on {res}/{name}")
+            time.sleep(0.1)
+    sys.exit(1 if failed else 0)
+
+
+# ---------------------------------------------------------------- events
+
+@cli.command()
+@ns_option
+@click.option("-A", "--all-namespaces", is_flag=True)
+@click.option("-w", "--watch", is_flag=True)
+@click.option("--for", "for_", default=None, help="Only events about this object (pod/NAME).")
+@click.pass_context
+def events(ctx: click.Context, namespace: str | None, all_namespaces: bool, watch: bool,
+           for_: str | None) -> None:
+    """List events (LAST SEEN TYPE REASON OBJECT MESSAGE), oldest first."""
+    from podrun.api.client import pod_path
+    ns = namespace or "default"
+    client = _client(ctx)
+    fs = None
+    if for_:
+        fs = f"involvedObject.name={for_.split('/', 1)[-1]}"
+    path = "/api/v1/events" if all_namespaces else pod_path(ns, None, "events")
+    lst = run_api(lambda: client.get(path, fieldSelector=fs))
+    items = sorted(lst["items"], key=lambda e: e.get("lastTimestamp") or "")
+    if items:
+        cols, rows = rows_for("events", items, False, all_namespaces)
+        click.echo(format_table(cols, rows))
+    elif not watch:
+        where = "" if all_namespaces else f" in {ns} namespace"
+        click.echo(f"No events found{where}.", err=True)
+    if watch:
+        _watch_rows(client, "events", ns, all_namespaces, None, None, fs,
+                    lst["metadata"].get("resourceVersion") or "0", header=not items)
+
+
+# ---------------------------------------------------------------- create
+
+def _parse_env_file(path: str) -> dict[str, str]:
+    out = {}
+    try:
+        text = Path(path).read_text()
+    except OSError as e:
+        fail(f"error: cannot read {path}: {e.strerror}")
+    for n, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep:
+            # kubectl: a bare name takes its value from the environment
+            if key in os.environ:
+                out[key] = os.environ[key]
+            continue
+        if not key or " " in key:
+            fail(f'error: "{key}" is not a valid key name (line {n} of {path})')
+        out[key] = value
+    return out
+
+
+def _collect_data(literals: tuple[str, ...], files: tuple[str, ...],
+                  env_files: tuple[str, ...]) -> tuple[dict[str, str], dict[str, bytes]]:
+    text: dict[str, str] = {}
+    binary: dict[str, bytes] = {}
+
+    def put(k: str, v: bytes | str) -> None:
+        if k in text or k in binary:
+            fail(f'error: cannot add key "{k}", another key by that name already exists')
+        if isinstance(v, str):
+            text[k] = v
+        else:
+            try:
+                text[k] = v.decode("utf-8")
+            except UnicodeDecodeError:
+                binary[k] = v
+
+    for lit in literals:
+        k, sep, v = lit.partition("=")
+        if not sep or not k:
+            fail(f"error: invalid literal source {lit}, expected key=value")
+        put(k, v)
+    for spec in files:
+        k, sep, p = spec.partition("=")
+        if not sep:
+            k, p = "", spec
+        path = Path(p)
+        if path.is_dir():
+            if k:
+                fail("error: cannot give a key name for a directory path")
+            for f in sorted(path.iterdir()):
+                if f.is_file():
+                    put(f.name, f.read_bytes())
+            continue
+        try:
+            put(k or path.name, path.read_bytes())
+        except OSError as e:
+            fail(f"error: cannot read {p}: {e.strerror}")
+    for ef in env_files:
+        for k, v in _parse_env_file(ef).items():
+            put(k, v)
+    return text, binary
+
+
+_from_options = [
+    click.option("--from-literal", "literals", multiple=True, help="key=value"),
+    click.option("--from-file", "files", multiple=True, help="[key=]path (a file or directory)"),
+    click.option("--from-env-file", "env_files", multiple=True, help="KEY=value lines"),
+    ns_option,
+    click.option("-o", "--output", type=click.Choice(["json", "yaml", "name"])),
+    click.option("--dry-run", type=click.Choice(["none", "client"]), default="none"),
+]
+
+
+def _with_from(fn: Callable[..., Any]) -> Callable[..., Any]:
+    for opt in reversed(_from_options):
+        fn = opt(fn)
+    return fn
+
+
+@cli.group()
+def create() -> None:
+    """Create a ConfigMap or Secret from literals, files or env files."""
+
+
+def _create_obj(ctx: click.Context, obj: dict[str, Any], ns: str, output: str | None,
+                dry_run: str) -> None:
+    from podrun.api.client import pod_path
+    res = KIND_RESOURCE[obj["kind"]]
+    if dry_run == "client":
+        result = obj
+    else:
+        client = _client(ctx)
+        resp = run_api(lambda: client.request("POST", pod_path(ns, None, res), body=obj))
+        _warn(resp.warnings)
+        result = resp.json()
+    singular = obj["kind"].lower()
+    if output in ("json", "yaml"):
+        _print_data(result, output)
+    elif output == "name":
+        click.echo(f"{singular}/{obj['metadata']['name']}")
+    else:
+        suffix = " (dry run)" if dry_run == "client" else ""
+        click.echo(f"{singular}/{obj['metadata']['name']} created{suffix}")
+
+
+@create.command("configmap")
+@click.argument("name")
+@_with_from
+@click.pass_context
+def create_configmap(ctx: click.Context, name: str, literals: tuple[str, ...],
+                     files: tuple[str, ...], env_files: tuple[str, ...], namespace: str | None,
+                     output: str | None, dry_run: str) -> None:
+    """Create a ConfigMap (like kubectl create configmap)."""
+    text, binary = _collect_data(literals, files, env_files)
+    ns = namespace or "default"
+    obj: dict[str, Any] = {"apiVersion": "v1", "kind": "ConfigMap",
+                           "metadata": {"name": name, "namespace": ns}}
+    if text:
+        obj["data"] = text
+    if binary:
+        obj["binaryData"] = {k: base64.b64encode(v).decode() for k, v in binary.items()}
+    _create_obj(ctx, obj, ns, output, dry_run)
+
+
+@create.group("secret")
+def create_secret() -> None:
+    """Create a Secret."""
+
+
+@create_secret.command("generic")
+@click.argument("name")
+@_with_from
+@click.option("--type", "type_", default="Opaque", show_default=True)
+@click.pass_context
+def create_secret_generic(ctx: click.Context, name: str, literals: tuple[str, ...],
+                          files: tuple[str, ...], env_files: tuple[str, ...],
+                          namespace: str | None, output: str | None, dry_run: str,
+                          type_: str) -> None:
+    """Create a generic Secret (like kubectl create secret generic)."""
+    text, binary = _collect_data(literals, files, env_files)
+    data = {k: base64.b64encode(v.encode()).decode() for k, v in text.items()}
+    data.update({k: base64.b64encode(v).decode() for k, v in binary.items()})
+    ns = namespace or "default"
+    obj: dict[str, Any] = {"apiVersion": "v1", "kind": "Secret", "type": type_,
+                           "metadata": {"name": name, "namespace": ns}}
+    if data:
+        obj["data"] = data
+    _create_obj(ctx, obj, ns, output, dry_run)
+
+
+# ---------------------------------------------------------------- images
+
+@cli.command()
+@click.option("-o", "--output", type=click.Choice(["json", "yaml"]))
+@click.pass_context
+def images(ctx: click.Context, output: str | None) -> None:
+    """List the images in podrun's store."""
+    client = _client(ctx)
+    data = run_api(lambda: client.get("/podrun/v1/images"))
+    if output:
+        _print_data(data, output)
+        return
+    rows = [[i.get("repository", "<none>"), i.get("tag", "<none>"),
+             (i.get("id") or "")[7:19], i.get("size", "")] for i in data.get("items") or []]
+    click.echo(format_table(["IMAGE", "TAG", "IMAGE ID", "SIZE"], rows))
+
+
+@cli.command()
+@click.argument("ref")
+@click.pass_context
+def pull(ctx: click.Context, ref: str) -> None:
+    """Pull an image from its registry."""
+    client = _client(ctx)
+    data = run_api(lambda: client.request("POST", "/podrun/v1/images/pull",
+                                          body={"ref": ref}).json())
+    click.echo(data.get("id") or data.get("ref") or ref)
+
+
+@cli.group()
+def image() -> None:
+    """Image commands (import)."""
+
+
+@image.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--name", default=None, help="Reference to tag the imported image with.")
+@click.pass_context
+def image_import(ctx: click.Context, file: str, name: str | None) -> None:
+    """Import an oci-archive or docker-archive tarball."""
+    client = _client(ctx)
+    # The path is sent, not the bytes: the daemon runs on this host and reads it as root.
+    data = run_api(lambda: client.request("POST", "/podrun/v1/images/import", body={
+        "path": str(Path(file).resolve()), "name": name}).json())
+    click.echo(data.get("ref") or data.get("id") or "imported")
+
+
+# ---------------------------------------------------------------- completion
+
+@cli.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print the shell completion script (e.g. `source <(podrun completion bash)`)."""
+    from click.shell_completion import get_completion_class
+    cls = get_completion_class(shell)
+    assert cls is not None
+    click.echo(cls(cli, {}, "podrun", "_PODRUN_COMPLETE").source())
 
 
 def main() -> None:

@@ -1,0 +1,596 @@
+"""The daemon's HTTP API (aiohttp over a root-only Unix socket): Kubernetes-shaped paths for
+pods, configmaps, secrets and events, watch streams, logs and exec; errors as v1 Status.
+docs/api.md is the reference for paths, parameters and the exec framing."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import platform
+import re
+import socket
+import struct
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from aiohttp import WSMsgType, web
+
+from podrun import KUBE_VERSION, __version__
+from podrun.agent import DaemonContext, EngineUnavailable, PodManager
+from podrun.agent.sources import (
+    FILE_PATH_ANNOTATION,
+    SOURCE_FILE,
+    PodConfig,
+    decode_documents,
+    source_of,
+)
+from podrun.agent.staticdir import normalize_secret
+from podrun.agent.store import Expired, Store
+from podrun.api import schema
+from podrun.errors import AlreadyExists, Conflict, NotFound, PodrunError
+
+log = logging.getLogger("podrun.api")
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+FIELD_VALIDATION = {"strict": "Strict", "warn": "Warn", "ignore": "Ignore"}
+EXEC_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
+WATCH_IDLE_CHECK = 5.0
+IMAGES_UNAVAILABLE = "the image service is not available yet in this podrun build"
+
+
+class ApiError(Exception):
+    def __init__(self, status: dict[str, Any]) -> None:
+        super().__init__(status.get("message", ""))
+        self.status = status
+
+
+def status_response(st: dict[str, Any]) -> web.Response:
+    return web.json_response(st, status=st["code"])
+
+
+def bad_request(message: str) -> ApiError:
+    return ApiError(schema.status(400, message))
+
+
+# ---------------------------------------------------------------- middlewares
+
+def peer_credentials(sock: socket.socket) -> tuple[int, int, int]:
+    """(pid, uid, gid) of the process at the other end of a Unix socket."""
+    raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    pid, uid, gid = struct.unpack("3i", raw)
+    return pid, uid, gid
+
+
+def peer_groups(pid: int) -> set[int]:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("Groups:"):
+                return {int(g) for g in line.split()[1:]}
+    except (OSError, ValueError):
+        pass
+    return set()
+
+
+def peer_allowed(sock: socket.socket, allowed_gids: frozenset[int]) -> tuple[bool, str]:
+    pid, uid, gid = peer_credentials(sock)
+    if uid == 0:
+        return True, ""
+    if allowed_gids and (gid in allowed_gids or peer_groups(pid) & allowed_gids):
+        return True, ""
+    return False, (f"forbidden: peer uid {uid} (pid {pid}) is not root and not in a group "
+                   "allowed by the daemon's allowedGroups setting")
+
+
+def make_middlewares(allowed_gids: frozenset[int]) -> list[Any]:
+    @web.middleware
+    async def peer_check(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+        transport = request.transport
+        sock = transport.get_extra_info("socket") if transport is not None else None
+        if sock is not None and sock.family == socket.AF_UNIX:
+            ok, why = peer_allowed(sock, allowed_gids)
+            if not ok:
+                log.warning("rejected API peer: %s", why)
+                return status_response(schema.status(403, why))
+        return await handler(request)
+
+    @web.middleware
+    async def errors(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except ApiError as e:
+            return status_response(e.status)
+        except web.HTTPRequestEntityTooLarge:
+            return status_response(schema.status(
+                413, f"the request body is larger than {schema.MAX_BODY_BYTES} bytes"))
+        except web.HTTPMethodNotAllowed as e:
+            return status_response(schema.status(
+                405, f"the server does not allow this method on the requested resource "
+                     f"({e.method} {request.path})"))
+        except web.HTTPNotFound:
+            return status_response(schema.status(
+                404, "the server could not find the requested resource"))
+        except web.HTTPException:
+            raise
+        except NotFound as e:
+            return status_response(schema.status(404, str(e)))
+        except AlreadyExists as e:
+            return status_response(schema.status(409, str(e), reason="AlreadyExists"))
+        except Conflict as e:
+            return status_response(schema.status(409, str(e), reason="Conflict"))
+        except EngineUnavailable as e:
+            return status_response(schema.status(503, str(e)))
+        except Expired as e:
+            return status_response(schema.status(410, str(e), reason="Expired"))
+        except schema.SelectorError as e:
+            return status_response(schema.status(400, str(e)))
+        except PodrunError as e:
+            return status_response(schema.status(400, str(e)))
+        except (asyncio.CancelledError, ConnectionResetError):
+            raise
+        except Exception as e:
+            log.exception("API handler failed: %s %s", request.method, request.path)
+            return status_response(schema.status(500, f"internal error: {e}"))
+
+    return [peer_check, errors]
+
+
+# ---------------------------------------------------------------- the API
+
+class Api:
+    def __init__(self, ctx: DaemonContext, config: PodConfig, manager: PodManager,
+                 images: Any = None) -> None:
+        self.ctx = ctx
+        self.store: Store = ctx.store
+        self.config = config
+        self.manager = manager
+        self.images = images
+
+    # ---------------------------------------------------------- helpers
+
+    @staticmethod
+    def _ns(request: web.Request) -> str:
+        ns = request.match_info["ns"]
+        if not _DNS_LABEL.match(ns):
+            raise bad_request(f'invalid namespace "{ns}": a lowercase RFC 1123 label must '
+                              "consist of lower case alphanumeric characters or '-'")
+        return ns
+
+    @staticmethod
+    def _name(request: web.Request) -> str:
+        return request.match_info["name"]
+
+    def _get(self, resource: str, ns: str, name: str) -> dict[str, Any]:
+        obj = self.store.get(resource, ns, name) if _DNS_SUBDOMAIN.match(name) else None
+        if obj is None:
+            raise ApiError(schema.not_found(resource, name))
+        return obj
+
+    @staticmethod
+    def _bool(request: web.Request, key: str) -> bool:
+        return request.query.get(key, "").lower() in ("true", "1", "yes")
+
+    @staticmethod
+    def _int(request: web.Request, key: str) -> int | None:
+        v = request.query.get(key)
+        if v is None or v == "":
+            return None
+        try:
+            return int(v)
+        except ValueError:
+            raise bad_request(f'invalid value for {key}: "{v}" is not an integer') from None
+
+    async def _body(self, request: web.Request, resource: str,
+                    ns: str) -> tuple[dict[str, Any], list[str]]:
+        """Decode and validate a v1 object body (JSON or YAML) as POST/PUT receive it."""
+        if request.content_length is not None and request.content_length > schema.MAX_BODY_BYTES:
+            raise web.HTTPRequestEntityTooLarge(max_size=schema.MAX_BODY_BYTES,
+                                                actual_size=request.content_length)
+        raw = await request.read()
+        ctype = request.content_type or "application/json"
+        if not any(t in ctype for t in ("json", "yaml", "octet-stream", "text/plain")):
+            raise ApiError(schema.status(
+                415, f'the body of the request was in an unknown format - accepted media '
+                     f'types include: application/json, application/yaml (got "{ctype}")'))
+        try:
+            text = raw.decode("utf-8")
+            if "json" in ctype:
+                docs = [json.loads(text)]
+            else:
+                docs = [d for d in yaml.safe_load_all(text) if d is not None]
+        except (UnicodeDecodeError, ValueError, yaml.YAMLError) as e:
+            raise bad_request(f"the body of the request could not be decoded: {e}") from None
+        if len(docs) != 1 or not isinstance(docs[0], dict):
+            raise bad_request("the body of the request must be exactly one object")
+        kind = docs[0].get("kind")
+        want = schema.KINDS[resource]
+        if kind != want:
+            raise bad_request(f'the body has kind "{kind}" but the request path is for '
+                              f"{resource} (kind {want})")
+        fv_raw = request.query.get("fieldValidation", "Strict")
+        fv = FIELD_VALIDATION.get(fv_raw.lower())
+        if fv is None:
+            raise bad_request(f'fieldValidation must be one of "Ignore", "Warn" or "Strict", '
+                              f'got "{fv_raw}"')
+        body_ns = (docs[0].get("metadata") or {}).get("namespace")
+        if body_ns and body_ns != ns:
+            raise bad_request("the namespace of the provided object does not match the "
+                              "namespace sent on the request")
+        name = (docs[0].get("metadata") or {}).get("name") or ""
+        # Unknown fields are found while decoding: Strict turns them into a 400 before any
+        # validation, as the API server's strict decoding does.
+        decoded = decode_documents(json.dumps(docs[0]), "request body",
+                                   field_validation="Warn" if fv == "Strict" else fv)
+        doc = decoded[0]
+        warnings = [schema.field_warning(w) for w in doc.warnings]
+        if fv == "Strict" and warnings:
+            raise bad_request(f'{want} in version "v1" cannot be handled as a {want}: strict '
+                              f"decoding error: {', '.join(warnings)}")
+        if doc.errors or doc.obj is None:
+            raise ApiError(schema.invalid(want, name, doc.errors))
+        obj = doc.obj
+        obj.setdefault("metadata", {})["namespace"] = ns
+        if resource == "secrets":
+            obj = normalize_secret(obj)
+        return obj, warnings
+
+    @staticmethod
+    def _respond(obj: dict[str, Any], code: int = 200,
+                 warnings: list[str] | None = None) -> web.Response:
+        resp = web.json_response(obj, status=code)
+        for w in warnings or []:
+            resp.headers.add("Warning", schema.warning_header(w))
+        return resp
+
+    # ---------------------------------------------------------- generic handlers
+
+    async def list_or_watch(self, request: web.Request, resource: str,
+                            all_namespaces: bool = False) -> web.StreamResponse:
+        ns = None if all_namespaces else self._ns(request)
+        labels = schema.parse_label_selector(request.query.get("labelSelector"))
+        fields = schema.parse_field_selector(request.query.get("fieldSelector"))
+        if self._bool(request, "watch"):
+            return await self._watch(request, resource, ns, labels, fields)
+        items = self.store.list(resource, ns, labels, fields)
+        return web.json_response(schema.list_object(resource, items, str(self.store.rv)))
+
+    async def _watch(self, request: web.Request, resource: str, ns: str | None,
+                     labels: list[schema.Requirement],
+                     fields: list[schema.Requirement]) -> web.StreamResponse:
+        since = request.query.get("resourceVersion", "")
+        timeout = self._int(request, "timeoutSeconds")
+        resp = web.StreamResponse(headers={"Content-Type": "application/json",
+                                           "Transfer-Encoding": "chunked"})
+        try:
+            watcher = self.store.watch(resource, ns, since, labels, fields)
+        except Expired as e:
+            await resp.prepare(request)
+            err = {"type": "ERROR", "object": schema.status(410, str(e), reason="Expired")}
+            await resp.write((json.dumps(err) + "\n").encode())
+            await resp.write_eof()
+            return resp
+        await resp.prepare(request)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout if timeout else None
+        try:
+            while True:
+                wait = WATCH_IDLE_CHECK
+                if deadline is not None:
+                    wait = min(wait, deadline - loop.time())
+                    if wait <= 0:
+                        break
+                try:
+                    line = await asyncio.wait_for(watcher.next(), wait)
+                except TimeoutError:
+                    if request.transport is None or request.transport.is_closing():
+                        break
+                    continue
+                if line is None:
+                    break
+                await resp.write(line)
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            watcher.close()
+        with contextlib.suppress(ConnectionResetError, RuntimeError):
+            await resp.write_eof()
+        return resp
+
+    async def get_one(self, request: web.Request, resource: str) -> web.Response:
+        return web.json_response(self._get(resource, self._ns(request), self._name(request)))
+
+    async def create(self, request: web.Request, resource: str) -> web.Response:
+        ns = self._ns(request)
+        obj, warnings = await self._body(request, resource, ns)
+        meta = obj["metadata"]
+        if not meta.get("name"):
+            gen = meta.get("generateName")
+            if not gen:
+                raise ApiError(schema.invalid(schema.KINDS[resource], "", [
+                    _field_error("metadata.name", "Required value: name or generateName is "
+                                 "required")]))
+            meta["name"] = gen + os.urandom(3).hex()[:5]
+        if resource == "pods":
+            existing = self.store.get("pods", ns, meta["name"])
+            if existing is not None and source_of(existing) == SOURCE_FILE:
+                raise ApiError(schema.already_exists("pods", meta["name"]))
+            created = await self.config.api_create_pod(obj)
+        else:
+            ann = meta.get("annotations") or {}
+            if source_of(obj) == SOURCE_FILE or FILE_PATH_ANNOTATION in ann:
+                ann.pop("kubernetes.io/config.source", None)
+                ann.pop(FILE_PATH_ANNOTATION, None)
+            meta.pop("uid", None)
+            created = self.store.create(resource, obj)
+        return self._respond(created, 201, warnings)
+
+    async def replace(self, request: web.Request, resource: str) -> web.Response:
+        ns, name = self._ns(request), self._name(request)
+        obj, warnings = await self._body(request, resource, ns)
+        body_name = obj["metadata"].get("name")
+        if body_name != name:
+            raise bad_request(f"the name of the object ({body_name}) does not match the name "
+                              f"on the URL ({name})")
+        cur = self._get(resource, ns, name)
+        if source_of(cur) == SOURCE_FILE:
+            raise ApiError(self._static_forbidden(resource, cur, "updated"))
+        if resource == "pods":
+            new, _ = await self.config.api_replace_pod(obj)
+        else:
+            new, _ = self.store.replace(resource, obj)
+        return self._respond(new, 200, warnings)
+
+    def _static_forbidden(self, resource: str, cur: dict[str, Any], verb: str) -> dict[str, Any]:
+        path = (cur["metadata"].get("annotations") or {}).get(FILE_PATH_ANNOTATION, "")
+        name = cur["metadata"]["name"]
+        return schema.status(403, f'{resource} "{name}" is forbidden: it comes from the static '
+                                  f"pod file {path} and cannot be {verb} through the API; "
+                                  "edit or remove the file instead",
+                             details={"name": name, "kind": resource})
+
+    async def delete(self, request: web.Request, resource: str) -> web.Response:
+        ns, name = self._ns(request), self._name(request)
+        cur = self._get(resource, ns, name)
+        grace = self._int(request, "gracePeriodSeconds")
+        if grace is None and request.can_read_body:
+            with contextlib.suppress(ValueError, UnicodeDecodeError):
+                opts = json.loads((await request.read()) or b"{}")
+                if isinstance(opts, dict) and isinstance(opts.get("gracePeriodSeconds"), int):
+                    grace = opts["gracePeriodSeconds"]
+        if source_of(cur) == SOURCE_FILE:
+            if resource != "pods":
+                raise ApiError(self._static_forbidden(resource, cur, "deleted"))
+            # A static pod lives as long as its file: as with a mirror pod, deleting it
+            # through the API does not stop it. Say so instead of pretending.
+            path = (cur["metadata"].get("annotations") or {}).get(FILE_PATH_ANNOTATION, "")
+            msg = (f'pod "{name}" is a static pod from file {path}: it keeps running and '
+                   "comes back, like a mirror pod; remove the manifest file to delete it")
+            self.store.record_event(cur, "Warning", "StaticPodNotDeleted", msg,
+                                    host=self.ctx.node_name)
+            return self._respond(cur, 200, [msg])
+        if resource == "pods":
+            pod = self.config.api_delete_pod(cur, grace)
+            return self._respond(pod, 200)
+        gone = self.store.remove(resource, ns, name)
+        return self._respond(gone or cur, 200)
+
+    # ---------------------------------------------------------- pod subresources
+
+    def _container(self, pod: dict[str, Any], container: str | None) -> str:
+        spec = pod.get("spec") or {}
+        names = [c["name"] for c in spec.get("containers") or []]
+        inits = [c["name"] for c in spec.get("initContainers") or []]
+        eph = [c["name"] for c in spec.get("ephemeralContainers") or []]
+        podname = pod["metadata"]["name"]
+        if not container:
+            if len(names) == 1:
+                return names[0]
+            msg = (f"a container name must be specified for pod {podname}, choose one of: "
+                   f"[{' '.join(names)}]")
+            if inits:
+                msg += f" or one of the init containers: [{' '.join(inits)}]"
+            raise bad_request(msg)
+        if container not in names + inits + eph:
+            raise bad_request(f"container {container} is not valid for pod {podname}")
+        return container
+
+    async def pod_log(self, request: web.Request) -> web.StreamResponse:
+        pod = self._get("pods", self._ns(request), self._name(request))
+        container = self._container(pod, request.query.get("container"))
+        it = self.manager.logs(
+            pod["metadata"]["uid"], container, follow=self._bool(request, "follow"),
+            previous=self._bool(request, "previous"),
+            tail_lines=self._int(request, "tailLines"),
+            timestamps=self._bool(request, "timestamps"),
+            since_seconds=self._int(request, "sinceSeconds"),
+            limit_bytes=self._int(request, "limitBytes"))
+        aiter = it.__aiter__()
+        # The first chunk comes before the headers so engine errors still become a Status.
+        try:
+            first = await aiter.__anext__()
+        except StopAsyncIteration:
+            first = b""
+        resp = web.StreamResponse(headers={"Content-Type": "text/plain"})
+        await resp.prepare(request)
+        try:
+            if first:
+                await resp.write(first)
+            async for chunk in aiter:
+                await resp.write(chunk)
+        except (ConnectionResetError, asyncio.CancelledError):
+            return resp
+        with contextlib.suppress(ConnectionResetError, RuntimeError):
+            await resp.write_eof()
+        return resp
+
+    async def pod_exec(self, request: web.Request) -> web.StreamResponse:
+        pod = self._get("pods", self._ns(request), self._name(request))
+        container = self._container(pod, request.query.get("container"))
+        command = request.query.getall("command", [])
+        if not command:
+            raise bad_request("you must specify at least one command for the container")
+        stdin, tty = self._bool(request, "stdin"), self._bool(request, "tty")
+        ws = web.WebSocketResponse(protocols=EXEC_PROTOCOLS, max_msg_size=1 << 20)
+        if not ws.can_prepare(request).ok:
+            raise bad_request("exec needs a WebSocket upgrade with subprotocol "
+                              "v5.channel.k8s.io or v4.channel.k8s.io")
+        session = await self.manager.exec(pod["metadata"]["uid"], container, command,
+                                          stdin=stdin, tty=tty)
+        await ws.prepare(request)
+        v5 = ws.ws_protocol == "v5.channel.k8s.io"
+
+        async def pump_out() -> None:
+            while (item := await session.read()) is not None:
+                stream, data = item
+                await ws.send_bytes(bytes([stream]) + data)
+
+        async def pump_in() -> None:
+            async for msg in ws:
+                if msg.type != WSMsgType.BINARY or not msg.data:
+                    continue
+                ch, data = msg.data[0], msg.data[1:]
+                if ch == 0 and stdin:
+                    await session.write_stdin(data)
+                elif ch == 4:
+                    with contextlib.suppress(ValueError, KeyError, TypeError):
+                        size = json.loads(data)
+                        session.resize(int(size["Width"]), int(size["Height"]))
+                elif ch == 255 and v5 and data[:1] == b"\x00":
+                    await session.close_stdin()
+            await session.kill()  # the client went away
+
+        reader = asyncio.create_task(pump_in())
+        try:
+            await pump_out()
+            code = await session.wait()
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await reader
+        if code == 0:
+            result = {"metadata": {}, "status": "Success"}
+        else:
+            result = {"metadata": {}, "status": "Failure",
+                      "message": f"command terminated with non-zero exit code: {code}",
+                      "reason": "NonZeroExitCode",
+                      "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]}}
+        with contextlib.suppress(ConnectionResetError, RuntimeError):
+            await ws.send_bytes(b"\x03" + json.dumps(result).encode())
+            await ws.close()
+        return ws
+
+    async def pod_status(self, request: web.Request) -> web.Response:
+        return await self.get_one(request, "pods")
+
+    # ---------------------------------------------------------- misc
+
+    async def version(self, request: web.Request) -> web.Response:
+        major, minor = KUBE_VERSION.split(".")[:2]
+        return web.json_response({
+            "major": major, "minor": minor, "gitVersion": f"v{KUBE_VERSION}.0-podrun.{__version__}",
+            "gitCommit": "", "gitTreeState": "", "buildDate": "",
+            "goVersion": "", "compiler": f"cpython {platform.python_version()}",
+            "platform": f"linux/{platform.machine()}", "podrunVersion": __version__,
+            "nodeName": self.ctx.node_name,
+        })
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    async def api_versions(self, request: web.Request) -> web.Response:
+        return web.json_response({"kind": "APIVersions", "versions": ["v1"],
+                                  "serverAddressByClientCIDRs": []})
+
+    async def api_resources(self, request: web.Request) -> web.Response:
+        res = []
+        for r, kind in schema.KINDS.items():
+            res.append({"name": r, "singularName": schema.SINGULAR[r], "namespaced": True,
+                        "kind": kind, "verbs": ["create", "delete", "get", "list", "update",
+                                                "watch"]})
+        res += [{"name": "pods/log", "namespaced": True, "kind": "Pod", "verbs": ["get"]},
+                {"name": "pods/exec", "namespaced": True, "kind": "PodExecOptions",
+                 "verbs": ["create", "get"]}]
+        return web.json_response({"kind": "APIResourceList", "groupVersion": "v1",
+                                  "resources": res})
+
+    async def images_unavailable(self, request: web.Request) -> web.Response:
+        if self.images is None:
+            raise EngineUnavailable(IMAGES_UNAVAILABLE)
+        raise ApiError(schema.status(501, "image service routes are not wired yet"))
+
+    # ---------------------------------------------------------- routes
+
+    def routes(self) -> list[web.RouteDef]:
+        r: list[web.RouteDef] = [
+            web.get("/healthz", self.healthz), web.get("/livez", self.healthz),
+            web.get("/readyz", self.healthz), web.get("/version", self.version),
+            web.get("/api", self.api_versions), web.get("/api/v1", self.api_resources),
+        ]
+        for res in ("pods", "configmaps", "secrets", "events"):
+            base = f"/api/v1/namespaces/{{ns}}/{res}"
+            r.append(web.get(f"/api/v1/{res}", _bind(self.list_or_watch, res, True)))
+            r.append(web.get(base, _bind(self.list_or_watch, res)))
+            r.append(web.get(base + "/{name}", _bind(self.get_one, res)))
+            if res != "events":
+                r.append(web.post(base, _bind(self.create, res)))
+                r.append(web.put(base + "/{name}", _bind(self.replace, res)))
+                r.append(web.delete(base + "/{name}", _bind(self.delete, res)))
+        pod = "/api/v1/namespaces/{ns}/pods/{name}"
+        r += [web.get(pod + "/log", self.pod_log), web.get(pod + "/exec", self.pod_exec),
+              web.post(pod + "/exec", self.pod_exec), web.get(pod + "/status", self.pod_status)]
+        r += [web.get("/podrun/v1/images", self.images_unavailable),
+              web.post("/podrun/v1/images/pull", self.images_unavailable),
+              web.post("/podrun/v1/images/import", self.images_unavailable),
+              web.delete("/podrun/v1/images/{ref:.*}", self.images_unavailable)]
+        return r
+
+
+def _bind(fn: Callable[..., Awaitable[web.StreamResponse]], *args: Any) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await fn(request, *args)
+    return handler
+
+
+def _field_error(path: str, message: str) -> Any:
+    from podrun.errors import FieldError
+    return FieldError(path, message)
+
+
+def create_app(ctx: DaemonContext, config: PodConfig, manager: PodManager, *,
+               allowed_gids: frozenset[int] = frozenset(), images: Any = None) -> web.Application:
+    app = web.Application(client_max_size=schema.MAX_BODY_BYTES,
+                          middlewares=make_middlewares(allowed_gids))
+    api = Api(ctx, config, manager, images)
+    app["api"] = api
+    app.add_routes(api.routes())
+
+    async def on_shutdown(app: web.Application) -> None:
+        ctx.store.close_watchers()
+
+    app.on_shutdown.append(on_shutdown)
+    return app
+
+
+async def serve_unix(app: web.Application, path: Path, *, mode: int = 0o600,
+                     group: int | None = None) -> web.AppRunner:
+    """Listen on a Unix socket created with `mode` from the start (umask), never wider."""
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    old = os.umask(0o777 & ~mode)
+    try:
+        site = web.UnixSite(runner, str(path))
+        await site.start()
+    finally:
+        os.umask(old)
+    if group is not None:
+        os.chown(path, 0, group)
+    os.chmod(path, mode)
+    return runner
