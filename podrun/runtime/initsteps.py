@@ -240,10 +240,13 @@ class Init:
                     raise StepError("user-lookup", f"unable to find group {group}: "
                                     "no matching entries in group file", 2)
                 self.gid = int(g[2])
-        if entry:  # containerd adds the groups the user is a member of
-            for g in self._group_entries():
-                if entry[0] in g[3].split(",") and int(g[2]) not in self.groups:
-                    self.groups.append(int(g[2]))
+        # containerd: the primary gid, the groups the user is a member of, then the
+        # configured ones (supplementalGroups).
+        groups = [self.gid]
+        if entry:
+            groups += [int(g[2]) for g in self._group_entries()
+                       if entry[0] in g[3].split(",")]
+        self.groups = list(dict.fromkeys(groups + self.groups))
 
     def _read_etc(self, name: str) -> list[list[str]]:
         try:

@@ -80,7 +80,11 @@ def build_config(
     capset = caps.container_capabilities(privileged, cap_add, cap_drop)
     proc: dict[str, Any] = {
         "terminal": False,
-        "user": {"uid": uid, "gid": gid, "additionalGids": sorted(set(groups))},
+        # containerd lists the primary gid among the supplementary groups too (with
+        # `user`, the helper adds the gid it resolves).
+        "user": {"uid": uid, "gid": gid,
+                 "additionalGids": sorted(set(groups)) if user is not None
+                 else [gid, *sorted(set(groups) - {gid})]},
         "args": list(args),
         "env": env_list,
         "cwd": cwd or "/",

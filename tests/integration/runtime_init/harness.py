@@ -29,6 +29,9 @@ def main(argv: list[str]) -> int:
     pid = os.fork()
     if pid == 0:
         os.execv(cmd[0], cmd)
+    # Like pause: keep no copy of the child's fds (the sync socket must reach EOF when the
+    # container's command is exec'd).
+    os.closerange(3, 65536)
     # The whole PID namespace dies with its PID 1: killing the child cleans up everything.
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, lambda s, _f: os.kill(pid, signal.SIGKILL))
