@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from podrun.spec.types import Container, Pod
 
@@ -23,7 +23,7 @@ CONTAINER_ID_SCHEME = "podrun"
 CONFIG_SOURCE_ANNOTATION = "kubernetes.io/config.source"
 
 
-class ContainerRuntimeState(str, Enum):
+class ContainerRuntimeState(StrEnum):
     """kubecontainer.State: the CRI container state as the kubelet sees it."""
 
     CREATED = "created"
@@ -32,7 +32,7 @@ class ContainerRuntimeState(str, Enum):
     UNKNOWN = "unknown"
 
 
-class ProbeResult(str, Enum):
+class ProbeResult(StrEnum):
     """prober/results: a probe worker's latest result for one container instance."""
 
     SUCCESS = "Success"
@@ -218,7 +218,7 @@ def sandbox_changed(pod: Pod, observed: PodObservation) -> tuple[bool, int, str]
 
 def rfc3339(ts: float) -> str:
     """Wall seconds -> metav1.Time string (truncated to the second, as the API stores it)."""
-    t = _dt.datetime.fromtimestamp(int(ts // 1), tz=_dt.timezone.utc)
+    t = _dt.datetime.fromtimestamp(int(ts // 1), tz=_dt.UTC)
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -226,5 +226,5 @@ def parse_rfc3339(s: str) -> float:
     """metav1.Time string -> wall seconds."""
     t = _dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
     if t.tzinfo is None:
-        t = t.replace(tzinfo=_dt.timezone.utc)
+        t = t.replace(tzinfo=_dt.UTC)
     return t.timestamp()

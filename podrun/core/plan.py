@@ -20,7 +20,7 @@ import hashlib
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from podrun.core.observed import (
@@ -59,7 +59,7 @@ CRASH_LOOP_BACK_OFF = "CrashLoopBackOff"
 SANDBOX_CHANGED_MESSAGE = "Pod sandbox changed, it will be killed and re-created."
 
 
-class KillReason(str, Enum):
+class KillReason(StrEnum):
     """containerKillReason: what killed a container (picks the probe's grace, §6.2)."""
 
     NONE = ""
@@ -69,13 +69,13 @@ class KillReason(str, Enum):
     UNKNOWN = "Unknown"
 
 
-class ContainerKind(str, Enum):
+class ContainerKind(StrEnum):
     INIT = "init"
     SIDECAR = "sidecar"
     REGULAR = "regular"
 
 
-class PodKillReason(str, Enum):
+class PodKillReason(StrEnum):
     """Why a PodActions kills the whole pod."""
 
     NONE = ""

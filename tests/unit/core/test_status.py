@@ -83,7 +83,7 @@ def P(
 _n = iter(range(1, 10_000))
 
 
-def I(
+def inst(
     name: str,
     state: ContainerRuntimeState,
     *,
@@ -118,7 +118,7 @@ def I(
     )
 
 
-def O(*instances: ContainerInstance, sandbox: bool = True) -> PodObservation:
+def observe(*instances: ContainerInstance, sandbox: bool = True) -> PodObservation:
     sbs = [SandboxObservation(id="sb", ready=True, ips=("10.88.0.7",), created_at=NOW - 500)] if sandbox else []
     return PodObservation.build(sbs, instances)
 
@@ -147,92 +147,92 @@ def last_of(s: ContainerStatus) -> tuple[str, str | None, int | None] | None:
 
 # (id, pod, observed, name, init, kwargs, state, lastState, restartCount, ready, started)
 CASES: list[tuple[str, Pod, PodObservation, str, bool, dict[str, object], tuple[str, str | None, int | None], object, int, bool, bool]] = [
-    ("s2.1-no-status-container-creating", P(), O(), "c1", False, {}, ("waiting", "ContainerCreating", None), None, 0, False, False),
-    ("s2.1-no-status-pod-initializing-with-inits", P(inits=[C("i1")]), O(), "c1", False, {}, ("waiting", "PodInitializing", None), None, 0, False, False),
-    ("s2.1-later-init-container-pod-initializing", P(inits=[C("i1"), C("i2")]), O(I("i1", RUNNING)), "i2", True, {}, ("waiting", "PodInitializing", None), None, 0, False, False),
-    ("s2.1-cri-created-waiting-empty-reason", P(), O(I("c1", CREATED)), "c1", False, {}, ("waiting", None, None), None, 0, False, False),
-    ("s2.4-running-no-probes-ready-and-started", P(), O(I("c1", RUNNING)), "c1", False, {}, ("running", None, None), None, 0, True, True),
-    ("s2.4-readiness-probe-initially-not-ready", P([C("c1", readiness=True)]), O(I("c1", RUNNING)), "c1", False, {}, ("running", None, None), None, 0, False, True),
-    ("s2.4-readiness-success-ready", P([C("c1", readiness=True)]), O(I("c1", RUNNING, readiness=ProbeResult.SUCCESS)), "c1", False, {}, ("running", None, None), None, 0, True, True),
-    ("s2.4-readiness-failure-not-ready", P([C("c1", readiness=True)]), O(I("c1", RUNNING, readiness=ProbeResult.FAILURE)), "c1", False, {}, ("running", None, None), None, 0, False, True),
-    ("s2.4-startup-unknown-not-started", P([C("c1", startup=True)]), O(I("c1", RUNNING)), "c1", False, {}, ("running", None, None), None, 0, False, False),
-    ("s2.4-startup-success-started", P([C("c1", startup=True)]), O(I("c1", RUNNING, startup=ProbeResult.SUCCESS)), "c1", False, {}, ("running", None, None), None, 0, True, True),
-    ("s6.5-poststart-running-not-started", P(), O(I("c1", RUNNING, post_start_done=False)), "c1", False, {}, ("running", None, None), None, 0, False, False),
-    ("s2.3-exit-0-completed", P(), O(I("c1", EXITED)), "c1", False, {}, ("terminated", "Completed", 0), None, 0, False, False),
-    ("s2.3-exit-1-error", P(), O(I("c1", EXITED, exit=1)), "c1", False, {}, ("terminated", "Error", 1), None, 0, False, False),
-    ("s2.3-oomkilled-137", P(), O(I("c1", EXITED, exit=137, reason="OOMKilled")), "c1", False, {}, ("terminated", "OOMKilled", 137), None, 0, False, False),
-    ("s2.3-start-error-128", P(), O(I("c1", EXITED, exit=128, reason="StartError")), "c1", False, {}, ("terminated", "StartError", 128), None, 0, False, False),
+    ("s2.1-no-status-container-creating", P(), observe(), "c1", False, {}, ("waiting", "ContainerCreating", None), None, 0, False, False),
+    ("s2.1-no-status-pod-initializing-with-inits", P(inits=[C("i1")]), observe(), "c1", False, {}, ("waiting", "PodInitializing", None), None, 0, False, False),
+    ("s2.1-later-init-container-pod-initializing", P(inits=[C("i1"), C("i2")]), observe(inst("i1", RUNNING)), "i2", True, {}, ("waiting", "PodInitializing", None), None, 0, False, False),
+    ("s2.1-cri-created-waiting-empty-reason", P(), observe(inst("c1", CREATED)), "c1", False, {}, ("waiting", None, None), None, 0, False, False),
+    ("s2.4-running-no-probes-ready-and-started", P(), observe(inst("c1", RUNNING)), "c1", False, {}, ("running", None, None), None, 0, True, True),
+    ("s2.4-readiness-probe-initially-not-ready", P([C("c1", readiness=True)]), observe(inst("c1", RUNNING)), "c1", False, {}, ("running", None, None), None, 0, False, True),
+    ("s2.4-readiness-success-ready", P([C("c1", readiness=True)]), observe(inst("c1", RUNNING, readiness=ProbeResult.SUCCESS)), "c1", False, {}, ("running", None, None), None, 0, True, True),
+    ("s2.4-readiness-failure-not-ready", P([C("c1", readiness=True)]), observe(inst("c1", RUNNING, readiness=ProbeResult.FAILURE)), "c1", False, {}, ("running", None, None), None, 0, False, True),
+    ("s2.4-startup-unknown-not-started", P([C("c1", startup=True)]), observe(inst("c1", RUNNING)), "c1", False, {}, ("running", None, None), None, 0, False, False),
+    ("s2.4-startup-success-started", P([C("c1", startup=True)]), observe(inst("c1", RUNNING, startup=ProbeResult.SUCCESS)), "c1", False, {}, ("running", None, None), None, 0, True, True),
+    ("s6.5-poststart-running-not-started", P(), observe(inst("c1", RUNNING, post_start_done=False)), "c1", False, {}, ("running", None, None), None, 0, False, False),
+    ("s2.3-exit-0-completed", P(), observe(inst("c1", EXITED)), "c1", False, {}, ("terminated", "Completed", 0), None, 0, False, False),
+    ("s2.3-exit-1-error", P(), observe(inst("c1", EXITED, exit=1)), "c1", False, {}, ("terminated", "Error", 1), None, 0, False, False),
+    ("s2.3-oomkilled-137", P(), observe(inst("c1", EXITED, exit=137, reason="OOMKilled")), "c1", False, {}, ("terminated", "OOMKilled", 137), None, 0, False, False),
+    ("s2.3-start-error-128", P(), observe(inst("c1", EXITED, exit=128, reason="StartError")), "c1", False, {}, ("terminated", "StartError", 128), None, 0, False, False),
     (
         "s2.1-two-newest-instances-only",
         P(),
-        O(I("c1", RUNNING, restart=2, age=10), I("c1", EXITED, exit=3, restart=1, age=50), I("c1", EXITED, exit=4, age=90)),
+        observe(inst("c1", RUNNING, restart=2, age=10), inst("c1", EXITED, exit=3, restart=1, age=50), inst("c1", EXITED, exit=4, age=90)),
         "c1", False, {}, ("running", None, None), ("terminated", "Error", 3), 2, True, True,
     ),
     (
         "s2.2-crashloop-from-reason-cache",
         P(),
-        O(I("c1", EXITED, exit=1, restart=3)),
+        observe(inst("c1", EXITED, exit=1, restart=3)),
         "c1", False, {"reason_cache": {"c1": StartFailure(reason="CrashLoopBackOff", message="back-off 40s restarting failed container=c1 pod=p_default(u1)")}},
         ("waiting", "CrashLoopBackOff", None), ("terminated", "Error", 1), 3, False, False,
     ),
     (
         "s2.2-reason-cache-ignored-never-policy",
         P(policy="Never"),
-        O(I("c1", EXITED, exit=1)),
+        observe(inst("c1", EXITED, exit=1)),
         "c1", False, {"reason_cache": {"c1": StartFailure(reason="CrashLoopBackOff")}},
         ("terminated", "Error", 1), None, 0, False, False,
     ),
     (
         "s2.2-reason-cache-ignored-onfailure-success",
         P(policy="OnFailure"),
-        O(I("c1", EXITED)),
+        observe(inst("c1", EXITED)),
         "c1", False, {"reason_cache": {"c1": StartFailure(reason="CrashLoopBackOff")}},
         ("terminated", "Completed", 0), None, 0, False, False,
     ),
     (
         "s2.2-reason-cache-ignored-when-deleting",
         P(deleted=True),
-        O(I("c1", EXITED, exit=1)),
+        observe(inst("c1", EXITED, exit=1)),
         "c1", False, {"reason_cache": {"c1": StartFailure(reason="CrashLoopBackOff")}},
         ("terminated", "Error", 1), None, 0, False, False,
     ),
     (
         "s2.2-reason-cache-never-started-image-pull",
         P(),
-        O(),
+        observe(),
         "c1", False, {"reason_cache": {"c1": StartFailure(reason="ErrImagePull", message="pull failed")}},
         ("waiting", "ErrImagePull", None), None, 0, False, False,
     ),
     (
         "s5.1-init-crashloop-from-reason-cache",
         P(inits=[C("i1")]),
-        O(I("i1", EXITED, exit=1, restart=2)),
+        observe(inst("i1", EXITED, exit=1, restart=2)),
         "i1", True, {"reason_cache": {"i1": StartFailure(reason="CrashLoopBackOff")}},
         ("waiting", "CrashLoopBackOff", None), ("terminated", "Error", 1), 2, False, False,
     ),
     (
         "s5.1-init-exit-0-ignores-reason-cache-and-is-ready",
         P(inits=[C("i1")]),
-        O(I("i1", EXITED)),
+        observe(inst("i1", EXITED)),
         "i1", True, {"reason_cache": {"i1": StartFailure(reason="CrashLoopBackOff")}},
         ("terminated", "Completed", 0), None, 0, True, False,
     ),
-    ("s2.4-regular-init-running-not-ready", P(inits=[C("i1")]), O(I("i1", RUNNING)), "i1", True, {}, ("running", None, None), None, 0, False, True),
-    ("s2.4-sidecar-ready-like-regular-container", P(inits=[C("s1", sidecar=True)]), O(I("s1", RUNNING)), "s1", True, {}, ("running", None, None), None, 0, True, True),
-    ("s2.4-sidecar-readiness-probe-not-ready", P(inits=[C("s1", sidecar=True, readiness=True)]), O(I("s1", RUNNING)), "s1", True, {}, ("running", None, None), None, 0, False, True),
+    ("s2.4-regular-init-running-not-ready", P(inits=[C("i1")]), observe(inst("i1", RUNNING)), "i1", True, {}, ("running", None, None), None, 0, False, True),
+    ("s2.4-sidecar-ready-like-regular-container", P(inits=[C("s1", sidecar=True)]), observe(inst("s1", RUNNING)), "s1", True, {}, ("running", None, None), None, 0, True, True),
+    ("s2.4-sidecar-readiness-probe-not-ready", P(inits=[C("s1", sidecar=True, readiness=True)]), observe(inst("s1", RUNNING)), "s1", True, {}, ("running", None, None), None, 0, False, True),
     (
         "s2.1-unknown-after-running-is-status-unknown",
         P(),
-        O(I("c1", UNKNOWN, restart=1)),
+        observe(inst("c1", UNKNOWN, restart=1)),
         "c1", False,
         {"previous": [ContainerStatus(name="c1", restart_count=4, state=ContainerState(running=ContainerStateRunning()))]},
         ("terminated", "ContainerStatusUnknown", 137), None, 5, False, False,
     ),
-    ("s2.1-unknown-never-running-is-waiting", P(), O(I("c1", UNKNOWN)), "c1", False, {}, ("waiting", None, None), None, 0, False, False),
+    ("s2.1-unknown-never-running-is-waiting", P(), observe(inst("c1", UNKNOWN)), "c1", False, {}, ("waiting", None, None), None, 0, False, False),
     (
         "s2.1-vanished-running-container-last-state-unknown",
         P(),
-        O(),
+        observe(),
         "c1", False,
         {"previous": [ContainerStatus(name="c1", restart_count=2, state=ContainerState(running=ContainerStateRunning()))]},
         ("waiting", "ContainerCreating", None), ("terminated", "ContainerStatusUnknown", 137), 3, False, False,
@@ -240,7 +240,7 @@ CASES: list[tuple[str, Pod, PodObservation, str, bool, dict[str, object], tuple[
     (
         "s2.1-vanished-running-container-deleted-no-restart-count",
         P(deleted=True),
-        O(),
+        observe(),
         "c1", False,
         {"previous": [ContainerStatus(name="c1", restart_count=2, state=ContainerState(running=ContainerStateRunning()))]},
         ("waiting", "ContainerCreating", None), ("terminated", "ContainerStatusUnknown", 137), 2, False, False,
@@ -248,7 +248,7 @@ CASES: list[tuple[str, Pod, PodObservation, str, bool, dict[str, object], tuple[
     (
         "s2.1-gc-d-terminated-status-kept",
         P(policy="Never"),
-        O(),
+        observe(),
         "c1", False,
         {"previous": [ContainerStatus(name="c1", restart_count=1, state=ContainerState(terminated=ContainerStateTerminated(exit_code=2, reason="Error")))]},
         ("terminated", "Error", 2), None, 1, False, False,
@@ -280,24 +280,24 @@ def test_container_status(
 
 
 def test_s2_1_status_fields_and_container_id() -> None:
-    inst = I("c1", EXITED, exit=2, signal=0, message="boom")
-    s = one(P(), O(inst))
+    i1 = inst("c1", EXITED, exit=2, signal=0, message="boom")
+    s = one(P(), observe(i1))
     t = s.state.terminated if s.state else None
     assert t is not None
-    assert s.container_id == f"podrun://{inst.id}" == t.container_id
+    assert s.container_id == f"podrun://{i1.id}" == t.container_id
     assert (s.image, s.image_id) == ("docker.io/library/busybox:1.36", "sha256:abc")
     assert (t.message, t.signal, t.started_at, t.finished_at) == ("boom", None, rfc3339(NOW - 99), rfc3339(NOW - 98))
-    s = one(P(), O(I("c1", EXITED, exit=143, signal=15)))
+    s = one(P(), observe(inst("c1", EXITED, exit=143, signal=15)))
     assert s.state is not None and s.state.terminated is not None and s.state.terminated.signal == 15
     # no instance yet: the spec image
-    s = one(P(), O())
+    s = one(P(), observe())
     assert (s.image, s.container_id, s.image_id) == ("busybox:1.36", None, "")
 
 
 def test_s2_1_ordering_regular_by_name_init_by_spec() -> None:
     pod = P([C("zeta"), C("alpha"), C("mid")], [C("i2"), C("i1")])
-    assert [s.name for s in compose_container_statuses(pod, O(), init=False)] == ["alpha", "mid", "zeta"]
-    assert [s.name for s in compose_container_statuses(pod, O(), init=True)] == ["i2", "i1"]
+    assert [s.name for s in compose_container_statuses(pod, observe(), init=False)] == ["alpha", "mid", "zeta"]
+    assert [s.name for s in compose_container_statuses(pod, observe(), init=True)] == ["i2", "i1"]
 
 
 def test_case_count() -> None:
@@ -383,7 +383,7 @@ def conds(st: PodStatus) -> dict[str, tuple[str | None, str | None]]:
 
 
 def test_s1_generate_running_pod() -> None:
-    st = generate_pod_status(P(), O(I("c1", RUNNING)), NOW, host_ips=["192.168.1.2"])
+    st = generate_pod_status(P(), observe(inst("c1", RUNNING)), NOW, host_ips=["192.168.1.2"])
     assert st.phase == "Running"
     assert all(s == "True" for s, _ in conds(st).values())
     assert (st.pod_ip, st.host_ip, st.start_time) == ("10.88.0.7", "192.168.1.2", rfc3339(NOW))
@@ -391,14 +391,14 @@ def test_s1_generate_running_pod() -> None:
     assert st.init_container_statuses is None
     assert all(c.last_transition_time == rfc3339(NOW) for c in st.conditions or ())
     # a second sync: times and start time are kept
-    st2 = generate_pod_status(P(), O(I("c1", RUNNING)), NOW + 60, old_status=st)
+    st2 = generate_pod_status(P(), observe(inst("c1", RUNNING)), NOW + 60, old_status=st)
     assert st2.start_time == st.start_time
     assert [c.last_transition_time for c in st2.conditions or ()] == [c.last_transition_time for c in st.conditions or ()]
 
 
 def test_s5_1_e2e_never_init_failure() -> None:
     pod = P([C("run1")], [C("init1"), C("init2")], policy="Never")
-    st = generate_pod_status(pod, O(I("init1", EXITED), I("init2", EXITED, exit=1)), NOW)
+    st = generate_pod_status(pod, observe(inst("init1", EXITED), inst("init2", EXITED, exit=1)), NOW)
     assert st.phase == "Failed"
     assert conds(st)["Initialized"] == ("False", "containers with incomplete status: [init2]")
     assert st.container_statuses is not None
@@ -408,7 +408,7 @@ def test_s5_1_e2e_never_init_failure() -> None:
 def test_s5_1_e2e_always_init_failure() -> None:
     pod = P([C("run1")], [C("init1"), C("init2")])
     cache = {"init1": StartFailure(reason="CrashLoopBackOff", message="back-off 20s ...")}
-    st = generate_pod_status(pod, O(I("init1", EXITED, exit=1, restart=3)), NOW, reason_cache=cache)
+    st = generate_pod_status(pod, observe(inst("init1", EXITED, exit=1, restart=3)), NOW, reason_cache=cache)
     assert st.phase == "Pending"
     assert conds(st)["Initialized"] == ("False", "containers with incomplete status: [init1 init2]")
     assert st.init_container_statuses is not None
@@ -419,12 +419,12 @@ def test_s5_1_e2e_always_init_failure() -> None:
 
 
 def test_s1_1_sticky_terminal_and_deadline() -> None:
-    done = generate_pod_status(P(policy="Never"), O(I("c1", EXITED)), NOW)
+    done = generate_pod_status(P(policy="Never"), observe(inst("c1", EXITED)), NOW)
     assert done.phase == "Succeeded"
     assert conds(done)["ContainersReady"] == ("False", None)
-    again = generate_pod_status(P(policy="Never"), O(I("c1", RUNNING)), NOW + 1, old_status=done)
+    again = generate_pod_status(P(policy="Never"), observe(inst("c1", RUNNING)), NOW + 1, old_status=done)
     assert again.phase == "Succeeded"
-    late = generate_pod_status(P(deadline=10), O(I("c1", RUNNING)), NOW, start_time=NOW - 11)
+    late = generate_pod_status(P(deadline=10), observe(inst("c1", RUNNING)), NOW, start_time=NOW - 11)
     assert (late.phase, late.reason, late.message) == (
         "Failed",
         "DeadlineExceeded",
@@ -434,13 +434,13 @@ def test_s1_1_sticky_terminal_and_deadline() -> None:
 
 
 def test_s1_1_deleted_always_pod_terminal_phase() -> None:
-    st = generate_pod_status(P(deleted=True), O(I("c1", EXITED, exit=143)), NOW, pod_is_terminal=True)
+    st = generate_pod_status(P(deleted=True), observe(inst("c1", EXITED, exit=143)), NOW, pod_is_terminal=True)
     assert st.phase == "Failed"
-    st = generate_pod_status(P(deleted=True), O(I("c1", EXITED)), NOW, pod_is_terminal=True)
+    st = generate_pod_status(P(deleted=True), observe(inst("c1", EXITED)), NOW, pod_is_terminal=True)
     assert st.phase == "Succeeded"
 
 
 def test_s8_sandbox_died_condition() -> None:
-    st = generate_pod_status(P(), O(I("c1", EXITED, exit=137), sandbox=False), NOW)
+    st = generate_pod_status(P(), observe(inst("c1", EXITED, exit=137), sandbox=False), NOW)
     assert conds(st)["PodReadyToStartContainers"] == ("False", None)
     assert st.pod_ip is None
