@@ -15,8 +15,10 @@ import socket
 import struct
 import subprocess
 import sys
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 from podrun.errors import HostError
@@ -465,11 +467,34 @@ class PauseClient:
         self._call("shutdown")
 
 
-def kill_pause(handle: PauseHandle, *, timeout: float = 10.0) -> None:
-    """SIGTERM pause (it tears the pod down as for shutdown) and wait until it is gone."""
+def open_pause_pidfd(handle: PauseHandle) -> int | None:
+    """A pidfd of the pause serving handle.run_dir, or None once it is gone.
+
+    Holding the pidfd pins the pid; the cmdline check then proves it is still that pause
+    and not a process that reused the pid (also while pause tears down, socket gone)."""
     try:
         fd = os.pidfd_open(handle.pid)
     except ProcessLookupError:
+        return None
+    try:
+        with open(f"/proc/{handle.pid}/cmdline", "rb") as f:
+            argv = f.read().split(b"\0")
+    except OSError:
+        argv = []
+    want = os.fsencode(os.path.abspath(handle.run_dir))
+    ours = b"--monitor" in argv and any(
+        a == b"--run-dir" and os.path.abspath(b) == want for a, b in pairwise(argv))
+    if not ours:
+        os.close(fd)
+        return None
+    return fd
+
+
+def kill_pause(handle: PauseHandle, *, timeout: float = 10.0) -> None:
+    """SIGTERM pause (it tears the pod down as for shutdown) and wait until it is gone;
+    SIGKILL after timeout (the kernel then kills the pod's PID namespace)."""
+    fd = open_pause_pidfd(handle)
+    if fd is None:
         return
     try:
         _signal.pidfd_send_signal(fd, _signal.SIGTERM)
@@ -480,6 +505,18 @@ def kill_pause(handle: PauseHandle, *, timeout: float = 10.0) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def wait_exit_record(run_dir: str | os.PathLike[str], container_id: str, *,
+                     timeout: float = 5.0, interval: float = 0.005) -> ExitRecord | None:
+    """The exit record, waiting up to timeout for it. A container's pidfd turns readable
+    when it exits, a moment before pause has reaped it and written the record."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rec = read_exit_record(run_dir, container_id)
+        if rec is not None or time.monotonic() >= deadline:
+            return rec
+        time.sleep(interval)
 
 
 def _close_all(fds: Iterable[int]) -> None:
@@ -493,5 +530,6 @@ def _close_all(fds: Iterable[int]) -> None:
 __all__ = [
     "ContainerInfo", "CreatedContainer", "ExitRecord", "PauseClient", "PauseHandle", "Reply",
     "decode_reply", "encode_request", "find_pause_binary", "kill_pause", "launch_pause",
-    "pid_of_pidfd", "read_exit_record", "read_pause_pid", "wait_for_exit", "wait_for_pidfd",
+    "open_pause_pidfd", "pid_of_pidfd", "read_exit_record", "read_pause_pid",
+    "wait_exit_record", "wait_for_exit", "wait_for_pidfd",
 ]

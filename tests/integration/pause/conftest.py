@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from podrun.runtime.pause import PauseHandle, kill_pause, launch_pause
+from podrun.runtime.pause import PauseHandle, launch_pause, wait_for_pidfd
 from tests.integration.pause.pause_support import pause_binary
 from tests.support import TEST_TMP
 
@@ -29,26 +29,25 @@ def workdir() -> Iterator[Path]:
 @pytest.fixture
 def start_pod(workdir: Path) -> Iterator[Callable[..., PauseHandle]]:
     """start_pod(**launch_pause kwargs) -> handle; every pod started is gone after the test."""
-    handles: list[PauseHandle] = []
     pidfds: list[int] = []
 
     def start(name: str = "pod", **kw: object) -> PauseHandle:
         kw.setdefault("pause_binary", pause_binary())
         h = launch_pause(workdir / name, **kw)  # type: ignore[arg-type]
-        handles.append(h)
         pidfds.append(os.pidfd_open(h.pid))
         return h
 
     try:
         yield start
     finally:
-        for h, fd in zip(handles, pidfds, strict=True):
+        # Through the pidfds taken at launch: never a pid that another process reused.
+        for fd in pidfds:
             try:
-                kill_pause(h, timeout=5)
-            finally:
-                try:
+                signal.pidfd_send_signal(fd, signal.SIGTERM)
+                if not wait_for_pidfd(fd, 5):
                     signal.pidfd_send_signal(fd, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+                    wait_for_pidfd(fd, 5)
+            except ProcessLookupError:
+                pass
+            finally:
                 os.close(fd)
-

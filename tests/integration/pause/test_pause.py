@@ -16,10 +16,15 @@ import pytest
 from podrun.errors import HostError
 from podrun.runtime.pause import (
     PauseClient,
+    PauseHandle,
+    kill_pause,
     launch_pause,
+    open_pause_pidfd,
     read_exit_record,
     read_pause_pid,
+    wait_exit_record,
     wait_for_exit,
+    wait_for_pidfd,
 )
 from tests.integration.pause.pause_support import (
     BUSYBOX,
@@ -454,3 +459,23 @@ def test_signals_from_inside_the_pod_do_not_tear_it_down(start_pod, workdir):
     assert read_exit_record(h.run_dir, "killer").exit_code == 0  # type: ignore[union-attr]
     time.sleep(0.1)
     assert alive(h.pid) and c.ping()
+
+
+def test_pidfd_from_create_then_exit_record_then_kill_pause(start_pod, workdir):
+    h = start_pod()
+    x = h.client().create("x", sh("usleep 100000; exit 5"), keep_pidfd=True)
+    assert x.pidfd is not None
+    try:
+        assert wait_for_pidfd(x.pidfd, 5)
+    finally:
+        os.close(x.pidfd)
+    rec = wait_exit_record(h.run_dir, "x")
+    assert rec and rec.exit_code == 5
+    fd = open_pause_pidfd(h)
+    assert fd is not None
+    os.close(fd)
+    kill_pause(h)
+    assert not alive(h.pid)
+    assert open_pause_pidfd(h) is None
+    # a live process that is not this pod's pause is never taken for it
+    assert open_pause_pidfd(PauseHandle(os.getpid(), h.run_dir)) is None
