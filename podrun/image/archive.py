@@ -51,7 +51,7 @@ def _clean(name: str) -> str:
 def _read_archive(store: ImageStore, src: BinaryIO, lease: set[str]) -> _Contents:
     c = _Contents()
     try:
-        with tarfile.open(fileobj=src, mode="r|*") as tf:  # type: ignore[call-overload]
+        with tarfile.open(fileobj=src, mode="r|*") as tf:
             for ti in tf:
                 name = _clean(ti.name)
                 if ti.issym():

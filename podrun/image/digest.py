@@ -5,12 +5,16 @@ A blob is trusted only after its sha256 and size matched while it was streamed."
 from __future__ import annotations
 
 import hashlib
-from typing import BinaryIO
+from typing import Protocol
 
 from podrun.image.errors import DigestMismatch
 from podrun.image.reference import validate_digest
 
 CHUNK = 1 << 20
+
+
+class Readable(Protocol):
+    def read(self, n: int = -1, /) -> bytes: ...
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -33,7 +37,7 @@ def hasher(digest: str) -> hashlib._Hash:
 class HashingReader:
     """A file-like reader that hashes and counts every byte read through it."""
 
-    def __init__(self, raw: BinaryIO, algorithm: str = "sha256") -> None:
+    def __init__(self, raw: Readable, algorithm: str = "sha256") -> None:
         self.raw = raw
         self.algorithm = algorithm
         self.h = hashlib.new(algorithm)

@@ -13,6 +13,7 @@ An image is "in use" while a container rootfs made from it exists, or while the 
 
 from __future__ import annotations
 
+import builtins
 import fcntl
 import json
 import os
@@ -25,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, BinaryIO
 
 from podrun.image import oci
-from podrun.image.digest import CHUNK, HashingReader, chain_ids, hex_of
+from podrun.image.digest import CHUNK, HashingReader, Readable, chain_ids, hex_of
 from podrun.image.errors import DigestMismatch, ImageError, ImageInUse, ImageNotFound
 from podrun.image.reference import Reference, parse_normalized
 from podrun.image.snapshots import Snapshotter, write_json_atomic
@@ -81,7 +82,7 @@ class BlobStore:
 
         return self.ingest(io.BytesIO(data), digest, len(data) if digest else -1)
 
-    def ingest(self, src: BinaryIO, digest: str = "", size: int = -1,
+    def ingest(self, src: Readable, digest: str = "", size: int = -1,
                progress: Callable[[int], None] | None = None) -> str:
         """Streams src into the store, verifying digest and size when given; returns the
         digest. The blob appears only complete and verified (rename)."""
@@ -128,7 +129,7 @@ class BlobStore:
         except FileNotFoundError:
             return 0
 
-    def list(self) -> list[str]:
+    def list(self) -> builtins.list[str]:
         return ["sha256:" + h for h in os.listdir(self.dir)]
 
 
@@ -234,7 +235,7 @@ class ImageStore:
             recs = self._read()
         return sorted((ImageRecord.from_json(r) for r in recs.values()), key=lambda r: r.name)
 
-    def _find(self, recs: dict[str, dict[str, Any]], ref: str) -> list[str]:
+    def _find(self, recs: dict[str, dict[str, Any]], ref: str) -> builtins.list[str]:
         """Names of records matching ref: a name, name@digest, an image ID or its prefix."""
         if ref in recs:
             return [ref]
@@ -377,7 +378,7 @@ class ImageStore:
                 pass
         return used
 
-    def remove(self, ref: str, *, force: bool = False) -> list[str]:
+    def remove(self, ref: str, *, force: bool = False) -> builtins.list[str]:
         """rmi: drops the name; blobs and snapshots nobody references any more go too.
         A name that is an image ID removes every name of that image."""
         in_use = self.images_in_use()
@@ -437,7 +438,7 @@ class ImageStore:
                             key=lambda rs: (max(r.last_used for r in rs),
                                             min(r.pulled for r in rs)))
         freed = 0
-        removed: list[str] = []
+        removed: builtins.list[str] = []
         for rs in candidates:
             if freed >= wanted:
                 break

@@ -31,10 +31,9 @@ import stat
 import tarfile
 import zlib
 from dataclasses import dataclass, field
-from typing import BinaryIO
 
 from podrun.errors import HostError
-from podrun.image.digest import CHUNK, HashingReader
+from podrun.image.digest import CHUNK, HashingReader, Readable
 from podrun.image.errors import ImageError, LayerLimitExceeded, UnsafeLayer
 
 log = logging.getLogger(__name__)
@@ -87,7 +86,7 @@ class LayerStream(io.RawIOBase):
     """Decompresses a layer blob and hashes both sides: `compressed` (the blob digest) and
     `diff` (the diffID). Output is bounded per read, so a compression bomb costs no memory."""
 
-    def __init__(self, blob: BinaryIO, media_type: str = "") -> None:
+    def __init__(self, blob: Readable, media_type: str = "") -> None:
         super().__init__()
         self.compressed = HashingReader(blob)
         self._head = self.compressed.read(4)
@@ -101,7 +100,7 @@ class LayerStream(io.RawIOBase):
             import zstandard  # only needed for zstd layers
 
             self._zstd = zstandard.ZstdDecompressor().stream_reader(
-                _Prefixed(self._head, self.compressed), read_size=CHUNK,
+                _Prefixed(self._head, self.compressed), read_size=CHUNK,  # type: ignore[arg-type]
                 read_across_frames=True, closefd=False)
         self.uncompressed_size = 0
 
@@ -495,7 +494,7 @@ class Extractor:
         self._drop_cache()
 
 
-def unpack_layer(blob: BinaryIO, dest: str, *, digest: str = "", size: int = -1,
+def unpack_layer(blob: Readable, dest: str, *, digest: str = "", size: int = -1,
                  diff_id: str = "", media_type: str = "",
                  options: UnpackOptions | None = None) -> UnpackResult:
     """Extracts one layer blob into the existing directory `dest` and verifies digests.
@@ -509,7 +508,7 @@ def unpack_layer(blob: BinaryIO, dest: str, *, digest: str = "", size: int = -1,
     try:
         reader = io.BufferedReader(stream, CHUNK)
         try:
-            with tarfile.open(fileobj=reader, mode="r|", bufsize=CHUNK) as tf:  # type: ignore[call-overload]
+            with tarfile.open(fileobj=reader, mode="r|", bufsize=CHUNK) as tf:
                 for ti in tf:
                     ex.add(ti, tf)
         except (tarfile.TarError, EOFError, zlib.error) as e:
