@@ -634,6 +634,7 @@ _NAMESPACES = (("cgroup", 0x02000000), ("ipc", 0x08000000), ("uts", 0x04000000),
 
 def exec_main(argv: list[str]) -> int:
     """The exec helper (execin.py run as a script): enter container PID, fork, exec."""
+    import signal  # now: after chroot the stdlib is out of reach
     sync_fd = 3
     for a in argv[1:]:
         if a.startswith("--sync-fd="):
@@ -716,7 +717,6 @@ def exec_main(argv: list[str]) -> int:
 
     os.close(alive_r)
     os.close(sync_fd)  # the child holds it until its exec (EOF = started)
-    import signal
 
     def forward(sig: int, _frame: object) -> None:
         try:
