@@ -286,15 +286,9 @@ def validate_pod(pod: Pod, *, static_pod: bool = False) -> list[FieldError]:
     spec = pod.spec or PodSpec()
     _pod_annotations(e, meta, spec)
     _pod_spec(e, spec, meta)
-    if not spec.service_account_name:
-        for vi, vol in enumerate(_seq(spec.volumes)):
-            if isinstance(vol, Volume) and vol.projected is not None:
-                for si, src in enumerate(_seq(vol.projected.sources)):
-                    if getattr(src, "service_account_token", None) is not None:
-                        e.forbidden(
-                            f"spec.volumes[{vi}].projected.sources[{si}].serviceAccountToken",
-                            "must not be specified when serviceAccountName is not set",
-                        )
+    # The API server's "serviceAccountToken must not be specified when serviceAccountName is
+    # not set" never fires in practice: the ServiceAccount admission plugin sets "default"
+    # before validation. podrun has no admission chain and behaves as if it had run.
     for field_name, ctrs in (("containers", spec.containers), ("initContainers", spec.init_containers)):
         for i, c in enumerate(_seq(ctrs)):
             if isinstance(c, Container) and c.image is not None and c.image.strip() != c.image:
@@ -366,8 +360,12 @@ def _pod_spec(e: _Errs, spec: PodSpec, meta: ObjectMeta) -> None:
     if spec.runtime_class_name is not None:
         e.each(f"{p}.runtimeClassName", spec.runtime_class_name,
                names.is_dns1123_subdomain(_s(spec.runtime_class_name)))
-    if spec.preemption_policy is not None and spec.preemption_policy not in ("Never", "PreemptLowerPriority"):
-        e.not_supported(f"{p}.preemptionPolicy", spec.preemption_policy, ["Never", "PreemptLowerPriority"])
+    if spec.preemption_policy is not None:
+        pp = spec.preemption_policy
+        if not pp:
+            e.required(f"{p}.preemptionPolicy")
+        elif pp not in ("Never", "PreemptLowerPriority"):
+            e.not_supported(f"{p}.preemptionPolicy", pp, ["PreemptLowerPriority", "Never"])
     if spec.overhead is not None:
         _resource_requirements(e, ResourceRequirements(limits=spec.overhead), set(), f"{p}.overhead")
     if spec.os is not None:
@@ -432,9 +430,10 @@ def _scheduling_gates(e: _Errs, spec: PodSpec, path: str) -> None:
 def _host_users(e: _Errs, spec: PodSpec, path: str) -> None:
     if spec.host_users is None or spec.host_users:
         return
-    for field_name, on in (("hostNetwork", spec.host_network), ("hostPID", spec.host_pid), ("hostIPC", spec.host_ipc)):
+    # (sic) the API server names the last two with capitals
+    for field_name, on in (("hostNetwork", spec.host_network), ("HostPID", spec.host_pid), ("HostIPC", spec.host_ipc)):
         if on:
-            e.forbidden(f"{path}.{field_name}", "when `hostUsers` is false")
+            e.forbidden(f"{path}.{field_name}", "when `pod.Spec.HostUsers` is false")
 
 
 # -- volumes --------------------------------------------------------------------------------
@@ -877,6 +876,7 @@ def _containers(e: _Errs, spec: PodSpec, vols: dict[str, Volume], claims: set[st
         _probe(e, c.liveness_probe, f"{ipath}.livenessProbe", "liveness")
         _probe(e, c.readiness_probe, f"{ipath}.readinessProbe", "readiness")
         _probe(e, c.startup_probe, f"{ipath}.startupProbe", "startup")
+        # ContainerRestartRules is an alpha gate, off by default: both fields are refused.
         if c.restart_policy is not None:
             e.forbidden(f"{ipath}.restartPolicy", "may not be set for non-init containers")
         if c.restart_policy_rules is not None:
@@ -901,6 +901,8 @@ def _init_containers(e: _Errs, spec: PodSpec, vols: dict[str, Volume], claims: s
             e.duplicate(f"{ipath}.name", name)
         elif name:
             seen.add(name)
+        # init containers run one by one: host ports are checked per container
+        _host_port_conflicts(e, [c], path, i)
         if always:
             if c.lifecycle is not None:
                 _lifecycle(e, c.lifecycle, grace, f"{ipath}.lifecycle")
@@ -916,7 +918,6 @@ def _init_containers(e: _Errs, spec: PodSpec, vols: dict[str, Volume], claims: s
             ):
                 if value is not None:
                     e.forbidden(f"{ipath}.{json_name}", INIT_FORBIDDEN)
-    # Host ports must not collide across app and init containers either.
 
 
 def _ephemeral_containers(e: _Errs, spec: PodSpec, vols: dict[str, Volume], claims: set[str], path: str) -> None:
@@ -987,7 +988,7 @@ def _container_common(e: _Errs, c: AnyContainer, vols: dict[str, Volume], claims
         e.not_supported(f"{path}.imagePullPolicy", ipp, ["Always", "IfNotPresent", "Never"])
     if c.resources is not None:
         _resource_requirements(e, c.resources, claims, f"{path}.resources")
-    _resize_policy(e, c, f"{path}.resizePolicy")
+    _resize_policy(e, c, f"{path}.resizePolicy", _s(spec.restart_policy))
     _security_context(e, c.security_context, f"{path}.securityContext", spec.host_users is not False)
 
 
@@ -1023,16 +1024,16 @@ def _container_ports(e: _Errs, ports: Sequence[ContainerPort] | None, path: str)
             e.each(f"{ipath}.hostIP", port.host_ip, names.is_valid_ip(port.host_ip))
 
 
-def _host_port_conflicts(e: _Errs, ctrs: Sequence[Container], path: str) -> None:
+def _host_port_conflicts(e: _Errs, ctrs: Sequence[Container], path: str, first: int = 0) -> None:
     seen: set[str] = set()
-    for ci, c in enumerate(ctrs):
+    for ci, c in enumerate(ctrs, first):
         for pi, port in enumerate(_seq(c.ports)):
             if not isinstance(port, ContainerPort):
                 continue
             hp = _i(port.host_port)
             if hp == 0:
                 continue
-            key = f"{_s(port.host_ip)}/{_s(port.protocol)}/{hp}"
+            key = f"{_s(port.protocol)}/{_s(port.host_ip)}/{hp}"
             if key in seen:
                 e.duplicate(f"{path}[{ci}].ports[{pi}].hostPort", key)
             else:
@@ -1212,19 +1213,25 @@ def _volume_devices(e: _Errs, c: AnyContainer, vols: dict[str, Volume], path: st
             e.invalid(f"{ipath}.name", name, "must not already exist in volumeMounts")
 
 
-def _resize_policy(e: _Errs, c: AnyContainer, path: str) -> None:
+def _resize_policy(e: _Errs, c: AnyContainer, path: str, pod_restart: str) -> None:
     seen: set[str] = set()
     for i, rp in enumerate(_seq(c.resize_policy)):
         rn = _s(getattr(rp, "resource_name", None))
         pol = _s(getattr(rp, "restart_policy", None))
-        ipath = f"{path}[{i}]"
         if rn in seen:
-            e.duplicate(ipath, rn)
+            e.duplicate(f"{path}[{i}]", rn)
         seen.add(rn)
-        if rn not in ("cpu", "memory"):
-            e.not_supported(ipath, rn, ["cpu", "memory"])
-        if pol not in ("NotRequired", "RestartContainer"):
-            e.not_supported(ipath, pol, ["NotRequired", "RestartContainer"])
+        # (sic) the API server reports these at the list, not the item
+        if not rn:
+            e.required(path)
+        elif rn not in ("cpu", "memory"):
+            e.not_supported(path, rn, ["cpu", "memory"])
+        if not pol:
+            e.required(path)
+        elif pol not in ("NotRequired", "RestartContainer"):
+            e.not_supported(path, pol, ["NotRequired", "RestartContainer"])
+        if pod_restart == "Never" and pol != "NotRequired":
+            e.invalid(path, pol, "must be 'NotRequired' when `restartPolicy` is 'Never'")
 
 
 # -- probes and lifecycle -------------------------------------------------------------------
