@@ -16,13 +16,14 @@ backoff's Next(key, backoff_since) first, as doBackOff does.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from podrun.core.backoff import Backoff, container_backoff_key, go_duration
+from podrun.core.backoff import container_hash as _name_image_hash
 from podrun.core.observed import (
     RESTART_NEVER,
     RESTART_ON_FAILURE,
@@ -41,6 +42,7 @@ from podrun.core.observed import (
     spec_init_containers,
 )
 from podrun.core.phase import active_deadline_exceeded
+from podrun.core.termination import KillReason
 from podrun.spec.types import Container, Pod
 
 _CREATED = ContainerRuntimeState.CREATED
@@ -57,16 +59,6 @@ HashContainer = Callable[[Container], str]
 
 CRASH_LOOP_BACK_OFF = "CrashLoopBackOff"
 SANDBOX_CHANGED_MESSAGE = "Pod sandbox changed, it will be killed and re-created."
-
-
-class KillReason(StrEnum):
-    """containerKillReason: what killed a container (picks the probe's grace, §6.2)."""
-
-    NONE = ""
-    STARTUP_PROBE = "StartupProbe"
-    LIVENESS_PROBE = "LivenessProbe"
-    FAILED_POST_START_HOOK = "FailedPostStartHook"
-    UNKNOWN = "Unknown"
 
 
 class ContainerKind(StrEnum):
@@ -94,7 +86,9 @@ class ContainerKill:
     container_id: str
     kind: ContainerKind
     message: str
-    reason: KillReason = KillReason.NONE
+    # What picks the grace (§6.2): LivenessProbe/StartupProbe use the probe's
+    # terminationGracePeriodSeconds; Unknown covers spec changes and unknown states.
+    reason: KillReason = KillReason.UNKNOWN
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,6 +107,7 @@ class ContainerStart:
     image: str
     restart_count: int | None
     backoff_since: float | None
+    backoff_key: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -177,38 +172,45 @@ class PodActions:
 
 
 def container_hash(c: Container) -> str:
-    """The change-detection hash: only name and image, like the kubelet's (§8.3).
-
-    The worker stores it on each instance it creates (ContainerInstance.spec_hash).
-    """
-    raw = f"{c.name or ''}\x00{c.image or ''}".encode()
-    return hashlib.sha256(raw).hexdigest()[:16]
+    """The change-detection hash: only name and image, like the kubelet's (§8.3), and the
+    same hash as the backoff key's. The worker stores it on each instance it creates
+    (ContainerInstance.spec_hash)."""
+    return _name_image_hash(c.name or "", c.image or "")
 
 
-def go_duration(seconds: float) -> str:
-    """Go's time.Duration.String() for a number of seconds: 10s, 1m20s, 5m0s, 1.5s, 500ms."""
-    ns = int(round(seconds * 1e9))
-    if ns == 0:
-        return "0s"
-    sign = "-" if ns < 0 else ""
-    ns = abs(ns)
-    if ns < 1_000_000_000:
-        for unit, size in (("ms", 1_000_000), ("µs", 1_000), ("ns", 1)):
-            if ns >= size:
-                return sign + _trim(ns / size) + unit
-    h, rem = divmod(ns, 3_600_000_000_000)
-    m, rem = divmod(rem, 60_000_000_000)
-    s = _trim(rem / 1e9)
-    if h:
-        return f"{sign}{h}h{m}m{s}s"
-    if m:
-        return f"{sign}{m}m{s}s"
-    return f"{sign}{s}s"
+def crash_loop_backoff(backoff: Backoff, pod: Pod) -> tuple[InBackoff, BackoffPeriod]:
+    """Adapt a podrun.core.backoff.Backoff to the planner's two callables, keyed by the
+    kubelet's GetStableKey (§3)."""
+    md = pod.metadata
+
+    def key(name: str, image: str) -> str:
+        return container_backoff_key(
+            (md.name if md else None) or "",
+            (md.namespace if md else None) or "",
+            (md.uid if md else None) or "",
+            name,
+            image,
+        )
+
+    def in_backoff(name: str, image: str, finished_at: float, now: float) -> float:
+        return backoff.remaining(key(name, image), finished_at, now)
+
+    def period(name: str, image: str) -> float:
+        return backoff.get(key(name, image))
+
+    return in_backoff, period
 
 
-def _trim(x: float) -> str:
-    text = f"{x:.9f}".rstrip("0").rstrip(".")
-    return text or "0"
+def backoff_key(pod: Pod, c: Container) -> str:
+    """GetStableKey for one container of `pod`."""
+    md = pod.metadata
+    return container_backoff_key(
+        (md.name if md else None) or "",
+        (md.namespace if md else None) or "",
+        (md.uid if md else None) or "",
+        c.name or "",
+        c.image or "",
+    )
 
 
 def is_init_container_failed(inst: ContainerInstance) -> bool:
@@ -366,7 +368,7 @@ def compute_pod_actions(
             )
             continue
         restart = policy != RESTART_NEVER
-        reason = KillReason.NONE
+        reason = KillReason.UNKNOWN
         if inst.spec_hash and inst.spec_hash != hash_container(c):
             message = f"Container {name} definition changed"
             restart = True  # a changed spec restarts whatever the policy
@@ -591,6 +593,7 @@ def _with_backoff(
             image=image,
             restart_count=latest.restart_index + 1 if latest is not None else None,
             backoff_since=since,
+            backoff_key=backoff_key(pod, c),
         )
 
     started_inits: list[ContainerStart] = []

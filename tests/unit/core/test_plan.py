@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from podrun.core.backoff import Backoff, go_duration
 from podrun.core.observed import (
     ContainerInstance,
     ContainerRuntimeState,
@@ -19,13 +20,14 @@ from podrun.core.observed import (
 )
 from podrun.core.plan import (
     ContainerKind,
-    KillReason,
     PodActions,
     PodKillReason,
+    backoff_key,
     compute_pod_actions,
     container_hash,
-    go_duration,
+    crash_loop_backoff,
 )
+from podrun.core.termination import KillReason
 from podrun.spec.types import Container, ExecAction, ObjectMeta, Pod, PodSpec, Probe
 
 NOW = 1_700_000_000.0
@@ -406,3 +408,59 @@ def test_next_init_container_and_kinds() -> None:
 )
 def test_go_duration(seconds: float, text: str) -> None:
     assert go_duration(seconds) == text
+
+
+def test_s3_schedule_with_the_real_backoff() -> None:
+    """A container that always exits at once: restarts at 0, then 10 s, 20 s, 40 s (§3)."""
+    pod = P()
+    backoff = Backoff()
+    in_backoff, period = crash_loop_backoff(backoff, pod)
+    t = NOW
+    restart = 0
+    delays: list[float] = []
+    for _ in range(4):
+        finished = t + 1  # it runs for a second, then exits 1
+        obs = observe(inst("c1", EXITED, exit=1, restart=restart, age=NOW - t, finished=finished))
+        now = finished
+        while True:
+            a = compute_pod_actions(pod, obs, now, in_backoff=in_backoff, backoff_period=period)
+            if a.containers_to_start:
+                break
+            w = a.backoff["c1"]
+            assert w.message == (
+                f"back-off {go_duration(w.period)} restarting failed container=c1 pod=p_default(u1)"
+            )
+            assert a.wake_after is not None
+            now += a.wake_after
+        start = a.containers_to_start[0]
+        assert start.backoff_key == backoff_key(pod, C("c1"))
+        assert start.backoff_since == finished
+        backoff.next(start.backoff_key, finished, now)
+        delays.append(now - finished)
+        t = now
+        restart += 1
+    assert delays == [0.0, 10.0, 20.0, 40.0]
+
+
+def test_s3_new_image_gets_a_fresh_backoff_key() -> None:
+    assert backoff_key(P(), C("c1", "busybox:1")) != backoff_key(P(), C("c1", "busybox:2"))
+    assert container_hash(C("c1", "busybox:1")) != container_hash(C("c1", "busybox:2"))
+
+
+@pytest.mark.parametrize("module", ["observed", "plan", "phase", "conditions", "status"])
+def test_pure_core_imports_no_io(module: str) -> None:
+    """DESIGN.md §2: the decisions live in modules without os/subprocess/socket/asyncio/time."""
+    import ast
+    import importlib.util
+
+    spec = importlib.util.find_spec(f"podrun.core.{module}")
+    assert spec is not None and spec.origin is not None
+    with open(spec.origin, encoding="utf-8") as fh:
+        tree = ast.parse(fh.read())
+    imported: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            imported.add(node.module.split(".")[0])
+    assert not imported & {"os", "subprocess", "socket", "asyncio", "time", "threading"}
