@@ -27,12 +27,13 @@ pods directly under its root), CPUCFSQuotaPeriod (alpha; the period is a paramet
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from fractions import Fraction
 from typing import Any, Literal
+
+from podrun.spec.quantity import quantity_from_json
 
 # K8S: pkg/kubelet/cm/helpers_linux.go
 MIN_SHARES = 2
@@ -58,44 +59,14 @@ MEMORY = "memory"
 # Quantities (k8s.io/apimachinery resource.Quantity, the parts podrun needs)
 # ---------------------------------------------------------------------------------------
 
-_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
-_DECIMAL = {
-    "n": Fraction(1, 10**9), "u": Fraction(1, 10**6), "m": Fraction(1, 1000), "": Fraction(1),
-    "k": Fraction(10**3), "M": Fraction(10**6), "G": Fraction(10**9), "T": Fraction(10**12),
-    "P": Fraction(10**15), "E": Fraction(10**18),
-}
-_QUANTITY_RE = re.compile(
-    r"^(?P<sign>[+-]?)(?P<num>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
-    r"(?:(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])|[eE](?P<exp>[+-]?[0-9]+))?$"
-)
-
-
 def parse_quantity(q: Quantity) -> Fraction:
     """A Kubernetes quantity ("250m", "1.5Gi", "1e3", 2, 0.5) as an exact fraction.
 
-    Raises ValueError naming the text for anything the API server would reject.
+    Parsing is podrun.spec.quantity's (apimachinery's grammar and rounding); a bad
+    quantity raises its QuantityError, a ValueError.
     """
-    if isinstance(q, bool):
-        raise ValueError(f"quantity {q!r}: a boolean is not a quantity")
-    if isinstance(q, int):
-        return Fraction(q)
-    if isinstance(q, float):
-        if not math.isfinite(q):
-            raise ValueError(f"quantity {q!r}: not a finite number")
-        return Fraction(repr(q))
-    m = _QUANTITY_RE.match(q.strip())
-    if m is None:
-        raise ValueError(
-            f"quantity {q!r}: must match the regular expression "
-            r"'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
-        )
-    value = Fraction(m.group("num"))
-    if m.group("exp") is not None:
-        value *= Fraction(10) ** int(m.group("exp"))
-    else:
-        suffix = m.group("suffix") or ""
-        value *= _BINARY[suffix] if suffix in _BINARY else _DECIMAL[suffix]
-    return -value if m.group("sign") == "-" else value
+    parsed = quantity_from_json(q)
+    return Fraction(parsed.unscaled) * Fraction(10) ** parsed.exp
 
 
 def milli_value(q: Quantity) -> int:
