@@ -124,6 +124,7 @@ class StaticDirReader:
         self._cache: dict[str, tuple[tuple[int, int, int, int], list[Document]]] = {}
         # uid -> config.seen, so a rescan does not change an unchanged pod.
         self._seen: dict[str, str] = {}
+        self._logged: set[str] = set()
 
     def entries(self) -> list[Path] | None:
         """The files that count, sorted; None if the directory does not exist."""
@@ -141,11 +142,16 @@ class StaticDirReader:
             except OSError:
                 continue  # vanished between listdir and stat, or a dangling link
             if _stat.S_ISDIR(st.st_mode):
-                log.info("Provided manifest path is a directory, not recursing into manifest "
-                         "path path=%s", p)
+                if str(p) not in self._logged:
+                    self._logged.add(str(p))
+                    log.info("Provided manifest path is a directory, not recursing into "
+                             "manifest path", extra={"kv": {"path": p}})
                 continue
             if not _stat.S_ISREG(st.st_mode):
-                log.info("Manifest path is not a regular file, ignoring path=%s", p)
+                if str(p) not in self._logged:
+                    self._logged.add(str(p))
+                    log.info("Manifest path is not a regular file, ignoring",
+                             extra={"kv": {"path": p}})
                 continue
             out.append(p)
         return out
@@ -265,7 +271,8 @@ class StaticDirSource:
         scan = self.reader.scan()
         self.scans += 1
         if scan.missing and self.scans == 1:
-            log.warning("static pod path does not exist, ignoring path=%s", self.path)
+            log.warning("static pod path does not exist, ignoring",
+                        extra={"kv": {"path": self.path}})
         self._report(scan.problems)
         await self.config.set_file_snapshot(scan.pods, scan.configmaps, scan.secrets)
 
@@ -277,15 +284,15 @@ class StaticDirSource:
             if sig in self._reported:
                 continue
             if pr.reason == "UnknownField":
-                log.warning("static pod manifest has an unknown field path=%s warning=%s",
-                            pr.path, json.dumps(pr.message))
+                log.warning("static pod manifest has an unknown field",
+                            extra={"kv": {"path": pr.path, "warning": pr.message}})
                 msg = f"manifest file {pr.path}: {pr.message}"
             elif pr.involved is not None:
-                log.warning("%s path=%s", pr.message, pr.path)
+                log.warning(pr.message, extra={"kv": {"path": pr.path}})
                 msg = pr.message
             else:
-                log.error("Could not process manifest file path=%s err=%s", pr.path,
-                          json.dumps(pr.message))
+                log.error("Could not process manifest file",
+                          extra={"kv": {"path": pr.path, "err": pr.message}})
                 msg = f'Could not process manifest file "{pr.path}": {pr.message}'
             involved = pr.involved or {"kind": "Node", "metadata": {
                 "name": self.node_name, "namespace": "default", "uid": self.node_name}}
@@ -319,7 +326,7 @@ class StaticDirSource:
             try:
                 await self.sync()
             except Exception:
-                log.exception("static pod rescan failed path=%s", self.path)
+                log.exception("static pod rescan failed", extra={"kv": {"path": self.path}})
 
     def _open_inotify(self) -> bool:
         try:
@@ -364,8 +371,8 @@ class StaticDirSource:
             if ev.mask & F.Q_OVERFLOW or not ev.name or not ev.name.startswith("."):
                 self._wake.set()
         if lost:
-            log.warning("static pod directory watch lost (directory removed or moved) "
-                        "path=%s", self.path)
+            log.warning("static pod directory watch lost (directory removed or moved)",
+                        extra={"kv": {"path": self.path}})
             self._close_inotify()
             self._wake.set()
 

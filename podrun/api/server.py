@@ -41,6 +41,7 @@ _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 FIELD_VALIDATION = {"strict": "Strict", "warn": "Warn", "ignore": "Ignore"}
 EXEC_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 WATCH_IDLE_CHECK = 5.0
+API_KEY: web.AppKey[Any] = web.AppKey("api", object)
 IMAGES_UNAVAILABLE = "the image service is not available yet in this podrun build"
 
 
@@ -87,12 +88,12 @@ def peer_allowed(sock: socket.socket, allowed_gids: frozenset[int]) -> tuple[boo
                    "allowed by the daemon's allowedGroups setting")
 
 
-def make_middlewares(allowed_gids: frozenset[int]) -> list[Any]:
+def make_middlewares(allowed_gids: frozenset[int], check_peer: bool = True) -> list[Any]:
     @web.middleware
     async def peer_check(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
         transport = request.transport
         sock = transport.get_extra_info("socket") if transport is not None else None
-        if sock is not None and sock.family == socket.AF_UNIX:
+        if check_peer and sock is not None and sock.family == socket.AF_UNIX:
             ok, why = peer_allowed(sock, allowed_gids)
             if not ok:
                 log.warning("rejected API peer: %s", why)
@@ -562,11 +563,13 @@ def _field_error(path: str, message: str) -> Any:
 
 
 def create_app(ctx: DaemonContext, config: PodConfig, manager: PodManager, *,
-               allowed_gids: frozenset[int] = frozenset(), images: Any = None) -> web.Application:
+               allowed_gids: frozenset[int] = frozenset(), images: Any = None,
+               check_peer: bool = True) -> web.Application:
+    """The API application; check_peer=False only for tests that run unprivileged."""
     app = web.Application(client_max_size=schema.MAX_BODY_BYTES,
-                          middlewares=make_middlewares(allowed_gids))
+                          middlewares=make_middlewares(allowed_gids, check_peer))
     api = Api(ctx, config, manager, images)
-    app["api"] = api
+    app[API_KEY] = api
     app.add_routes(api.routes())
 
     async def on_shutdown(app: web.Application) -> None:
