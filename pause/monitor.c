@@ -761,6 +761,10 @@ static void teardown(void)
 	/* 10 s at most: a process stuck in D state must not keep the pod's monitor forever. */
 	for (rounds = 0; rounds < 2000; rounds++) {
 		reap();
+		/* Without a PID namespace of our own, a container's children reach us (subreaper)
+		 * only after their parent died: kill whoever arrived since the last round. */
+		if (!(own_pidns && getpid() == 1))
+			kill_own_children();
 		if (!any_running() && waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD)
 			break;
 		nanosleep(&tick, NULL);

@@ -281,8 +281,8 @@ def test_host_pid_namespace_pod_leaves_nothing(start_pod, workdir):
     assert ns(h.pid, "net") == ns(os.getpid(), "net")
     c = h.client()
     a = c.create("a", sh("sleep 100 & exec sleep 100"))
-    b = c.create("b", [BUSYBOX, "sleep", "100"], new_pid_ns=False, new_mount_ns=False)
-    kids = wait_until(lambda: (lambda d: d if len(d) >= 3 else None)(descendants(h.pid)))
+    b = c.create("b", sh("sleep 100 & exec sleep 100"), new_pid_ns=False, new_mount_ns=False)
+    kids = wait_until(lambda: (lambda d: d if len(d) >= 4 else None)(descendants(h.pid)))
     c.shutdown()
     assert wait_for_exit(h.pid, 3)
     for p in [a.pid, b.pid, *kids]:  # type: ignore[misc]
