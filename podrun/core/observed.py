@@ -45,8 +45,13 @@ class ContainerInstance:
     """One run of one container (kubecontainer.Status), identified by its runtime id.
 
     Times are wall seconds since the epoch. `restart_index` is the N of N.log and of the
-    instance's restartCount. Probe results are None while no worker has reported (the
-    kubelet's "not found" in a results cache).
+    instance's restartCount. `spec_hash` is plan.container_hash of the spec it was created
+    from ("" = unknown, never counts as changed). `reason`/`message` are the runtime's
+    (Completed/Error/OOMKilled/StartError; "" lets status derive Completed/Error); the
+    worker folds the termination message into `message` with
+    status.compose_terminated_message. Probe results are None while no worker has reported
+    (the kubelet's "not found" in a results cache). `post_start_done` is False while the
+    postStart hook runs; `post_start_failed` asks the planner to kill the instance (§6.5).
     """
 
     id: str

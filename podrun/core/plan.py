@@ -517,6 +517,16 @@ def _running_sidecar(
     hash_container: HashContainer,
 ) -> None:
     name = container_name(c)
+    if inst.post_start_failed:
+        # §6.5: killed now; restarted (whatever the policy) once it has exited.
+        kills[name] = ContainerKill(
+            name=name,
+            container_id=inst.id,
+            kind=ContainerKind.SIDECAR,
+            message="FailedPostStartHook",
+            reason=KillReason.FAILED_POST_START_HOOK,
+        )
+        return
     if not _sidecar_started(c, inst):
         if c.startup_probe is not None and inst.startup is ProbeResult.FAILURE:
             kills[name] = ContainerKill(

@@ -280,6 +280,7 @@ CASES: list[tuple[str, Pod, PodObservation, dict[str, Any], dict[str, Any]]] = [
     ("s5.2-sidecar-exited-apps-exited-waits-for-sidecar", P([C("c1")], [C("s1", sidecar=True)]), observe(inst("s1", EXITED, exit=1), inst("c1", EXITED, exit=1)), {}, E(init=["s1"])),
     ("s5.2-sidecar-definition-changed-restarted", P([C("c1")], [C("s1", sidecar=True)]), observe(inst("s1", RUNNING, spec_hash="stale"), inst("c1", RUNNING)), {}, E(kill=["s1"], init=["s1"])),
     ("s5.2-sidecar-unknown-killed-and-restarted", P([C("c1")], [C("s1", sidecar=True)], policy="Never"), observe(inst("s1", UNKNOWN), inst("c1", RUNNING)), {}, E(kill=["s1"], init=["s1"])),
+    ("s6.5-sidecar-poststart-failed-killed", P([C("c1")], [C("s1", sidecar=True), C("i2")]), observe(inst("s1", RUNNING, post_start_failed=True)), {}, E(kill=["s1"])),
     ("s5.2-sidecar-restart-count-during-init", P([C("c1")], [C("s1", sidecar=True), C("i2")]), observe(inst("s1", EXITED, exit=1, restart=2), inst("i2", RUNNING)), {}, E(init=["s1"])),
     # --- §6 termination, §1.1 activeDeadlineSeconds ---
     ("s6.1-deletion-kills-everything-starts-nothing", P(TWO, deleted=True), observe(inst("c1", RUNNING), inst("c2", EXITED, exit=1)), {}, E(kill_pod=True)),
