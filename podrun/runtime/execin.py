@@ -16,7 +16,7 @@ if __name__ == "__main__":
     for _name, _path in (("podrun", os.path.dirname(_rt)), ("podrun.runtime", _rt)):
         if _name not in sys.modules:
             _m = type(sys)(_name)
-            _m.__path__ = [_path]  # type: ignore[attr-defined]
+            _m.__path__ = [_path]
             sys.modules[_name] = _m
 
 HELPER = os.path.abspath(__file__)
@@ -55,7 +55,7 @@ class ExecResult:
 _Stdio = int | IO[Any] | None
 
 
-def _start(pid: int, config: dict, argv: list[str], env: list[str] | dict[str, str] | None,
+def _start(pid: int, config: dict[str, Any], argv: list[str], env: list[str] | dict[str, str] | None,
            cwd: str | None, stdin: _Stdio, stdout: _Stdio, stderr: _Stdio
            ) -> tuple[subprocess.Popen[bytes], socket.socket]:
     if not argv:
@@ -96,7 +96,7 @@ def _start_error(sock: socket.socket) -> str | None:
         return data.decode(errors="replace").strip()
 
 
-def exec_in_container(pid: int, config: dict, argv: list[str], *,
+def exec_in_container(pid: int, config: dict[str, Any], argv: list[str], *,
                       env: list[str] | dict[str, str] | None = None, tty: bool = False,
                       stdin: _Stdio = None, stdout: _Stdio = None, stderr: _Stdio = None,
                       timeout: float | None = None, cwd: str | None = None) -> int:
@@ -125,11 +125,11 @@ def exec_in_container(pid: int, config: dict, argv: list[str], *,
         elif isinstance(stderr, int) and stderr >= 0:
             os.write(stderr, msg)
         elif hasattr(stderr, "write"):
-            stderr.write(msg)  # type: ignore[union-attr]
+            stderr.write(msg)
     return code
 
 
-def exec_capture(pid: int, config: dict, argv: list[str], *,
+def exec_capture(pid: int, config: dict[str, Any], argv: list[str], *,
                  env: list[str] | dict[str, str] | None = None, stdin: bytes | None = None,
                  timeout: float | None = None, cwd: str | None = None) -> ExecResult:
     """exec_in_container with stdout/stderr captured (exec probes, postStart/preStop).

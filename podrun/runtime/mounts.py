@@ -9,6 +9,10 @@ import os
 
 from podrun.runtime import syscalls as S
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 # containerd/runc defaults (containerd pkg/oci/mounts.go, oci.populateDefaultUnixSpec).
 DEFAULT_MASKED_PATHS = (
     "/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
@@ -106,7 +110,7 @@ def statvfs_to_mount_flags(f_flag: int) -> int:
 
 
 def default_mounts(*, shm_source: str | None = None, privileged: bool = False,
-                   shm_size: str = "65536k") -> list[dict]:
+                   shm_size: str = "65536k") -> list[dict[str, Any]]:
     """The OCI/containerd default mounts, in mount order.
 
     `shm_source` is the pod's shared /dev/shm (bind-mounted; Kubernetes shares it through
@@ -137,7 +141,7 @@ def default_mounts(*, shm_source: str | None = None, privileged: bool = False,
 
 
 def bind_mount(source: str, destination: str, *, readonly: bool = False,
-               propagation: str | None = None) -> dict:
+               propagation: str | None = None) -> dict[str, Any]:
     """An OCI bind mount entry (volumes, /etc/hosts, /dev/termination-log...)."""
     opts = ["rbind", "ro" if readonly else "rw"]
     if propagation:

@@ -10,6 +10,10 @@ from __future__ import annotations
 import ctypes
 import os
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 # containerd contrib/seccomp/seccomp_default.go (DefaultProfile), read at containerd commit
 # 96929a5d: the unconditional allowlist. Later containerd releases added the names in
 # _LATER_ADDITIONS (same source file, newer revisions; all harmless, needed by newer libcs).
@@ -100,10 +104,10 @@ EPERM = 1
 ENOSYS = 38
 
 
-def runtime_default(bounding: list[str] | tuple[str, ...] = ()) -> dict:
+def runtime_default(bounding: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
     """containerd's RuntimeDefault profile for a container with this bounding set (OCI)."""
     arches, arch_calls = _BY_ARCH.get(os.uname().machine, ([], ()))
-    syscalls: list[dict] = [
+    syscalls: list[dict[str, Any]] = [
         {"names": sorted(set(_ALLOWED + _LATER_ADDITIONS + arch_calls)),
          "action": "SCMP_ACT_ALLOW"},
     ]
@@ -188,7 +192,7 @@ class Filter:
     does.
     """
 
-    def __init__(self, profile: dict) -> None:
+    def __init__(self, profile: dict[str, Any]) -> None:
         lib = self.lib = _lib()
         default_errno = profile.get("defaultErrnoRet", EPERM)
         default = _action(profile.get("defaultAction", "SCMP_ACT_ALLOW"),
@@ -202,7 +206,7 @@ class Filter:
             self.release()
             raise
 
-    def _build(self, profile: dict, default: int, default_errno: int) -> None:
+    def _build(self, profile: dict[str, Any], default: int, default_errno: int) -> None:
         lib, ctx = self.lib, self.ctx
         if lib.seccomp_attr_set(ctx, _SCMP_FLTATR_CTL_NNP, 0) < 0:
             raise SeccompError(22, "seccomp_attr_set(CTL_NNP) failed")
@@ -265,7 +269,7 @@ class Filter:
             self.ctx = None
 
 
-def load(profile: dict) -> None:
+def load(profile: dict[str, Any]) -> None:
     """Install an OCI seccomp object as this thread's filter (seccomp mode 2)."""
     f = Filter(profile)
     try:
@@ -274,7 +278,7 @@ def load(profile: dict) -> None:
         f.release()
 
 
-def compile_bpf(profile: dict) -> bytes:
+def compile_bpf(profile: dict[str, Any]) -> bytes:
     """Compile an OCI seccomp object to the BPF program the kernel loads.
 
     libseccomp's compilation of RuntimeDefault costs ~15 ms; the daemon does it once per
