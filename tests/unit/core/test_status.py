@@ -444,3 +444,36 @@ def test_s8_sandbox_died_condition() -> None:
     st = generate_pod_status(P(), observe(inst("c1", EXITED, exit=137), sandbox=False), NOW)
     assert conds(st)["PodReadyToStartContainers"] == ("False", None)
     assert st.pod_ip is None
+
+
+def test_s5_2_lifecycle_walkthrough_plan_status_kubectl() -> None:
+    """A Never pod with a sidecar, an init container and an app, sync by sync: what the
+    planner does, the phase and what `kubectl get pods` prints (§1.1, §5, §8.2)."""
+    from podrun.core.plan import compute_pod_actions
+    from podrun.core.status import kubectl_ready, kubectl_status
+
+    pod = P([C("c1")], [C("s1", sidecar=True), C("i1")], policy="Never")
+
+    def step(*instances: ContainerInstance, sandbox: bool = True, attempt: int = 0) -> tuple[list[str], str, str, str]:
+        sbs = [SandboxObservation(id="sb", ready=sandbox, attempt=attempt, ips=("10.88.0.7",))] if instances or sandbox else []
+        observed = PodObservation.build(sbs, instances)
+        a = compute_pod_actions(pod, observed, NOW, in_backoff=lambda *_: 0.0)
+        st = generate_pod_status(pod, observed, NOW)
+        did = [f"start:{s.name}" for s in a.init_containers_to_start + a.containers_to_start]
+        did += ["create-sandbox"] if a.create_sandbox else []
+        did += [f"kill-pod:{','.join(a.kill_order)}"] if a.kill_pod and a.kill_order else []
+        return did, st.phase or "", kubectl_status(pod, st), kubectl_ready(pod, st)
+
+    s1 = inst("s1", RUNNING, age=50)
+    assert step(sandbox=False) == (["start:s1", "create-sandbox"], "Pending", "Init:0/2", "0/2")
+    assert step(s1) == (["start:i1"], "Pending", "Init:1/2", "1/2")
+    assert step(s1, inst("i1", RUNNING)) == ([], "Pending", "Init:1/2", "1/2")
+    i1 = inst("i1", EXITED, age=40)
+    assert step(s1, i1) == (["start:c1"], "Pending", "PodInitializing", "1/2")
+    assert step(s1, i1, inst("c1", RUNNING, age=30)) == ([], "Running", "Running", "2/2")
+    c1 = inst("c1", EXITED, age=30)
+    # keepCount == 0: the sidecar is killed with the sandbox; kubectl already says Completed
+    assert step(s1, i1, c1) == (["kill-pod:s1"], "Running", "Completed", "1/2")
+    # after the kill: no new sandbox for a Never pod; the phase comes from c1 alone
+    dead = inst("s1", EXITED, exit=137, age=50)
+    assert step(dead, i1, c1, sandbox=False, attempt=0) == ([], "Succeeded", "Completed", "0/2")
