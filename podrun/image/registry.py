@@ -293,6 +293,11 @@ class Puller:
     def _fetch_blob(self, ep: Endpoint, ref: Reference, desc: oci.Descriptor, scope: str,
                     progress: Progress | None) -> None:
         """Downloads one blob into the store, resuming from <ingest>/<hex>.partial."""
+        with self.store.blobs.ingesting(desc.digest):
+            self._fetch_blob_locked(ep, ref, desc, scope, progress)
+
+    def _fetch_blob_locked(self, ep: Endpoint, ref: Reference, desc: oci.Descriptor,
+                           scope: str, progress: Progress | None) -> None:
         blobs = self.store.blobs
         if blobs.has(desc.digest):
             if progress:

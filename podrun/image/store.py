@@ -50,7 +50,8 @@ class BlobStore:
         for name in os.listdir(self.ingest_dir):
             p = os.path.join(self.ingest_dir, name)
             try:
-                if not name.endswith(".partial") or now - os.stat(p).st_mtime > PARTIAL_MAX_AGE:
+                keep = name.endswith((".partial", ".lock"))
+                if not keep or now - os.stat(p).st_mtime > PARTIAL_MAX_AGE:
                     os.unlink(p)
             except FileNotFoundError:
                 pass
@@ -60,6 +61,26 @@ class BlobStore:
 
     def partial_path(self, digest: str) -> str:
         return os.path.join(self.ingest_dir, hex_of(digest) + ".partial")
+
+    @contextmanager
+    def ingesting(self, digest: str) -> Iterator[None]:
+        """One writer per blob, across threads and processes: two pulls sharing a layer
+        must not write the same .partial file."""
+        path = os.path.join(self.ingest_dir, hex_of(digest) + ".lock")
+        while True:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                    break  # still the live lock file, not one a previous holder unlinked
+            except FileNotFoundError:
+                pass
+            os.close(fd)
+        try:
+            yield
+        finally:
+            os.unlink(path)
+            os.close(fd)
 
     def has(self, digest: str) -> bool:
         return os.path.exists(self.path(digest))

@@ -209,3 +209,17 @@ def test_import_oci_and_docker_archives_then_run(images: BuiltImages, store: Ima
         assert out.stdout == "ok\n"
     finally:
         remove_container_rootfs(store, "c2")
+
+
+def test_concurrent_pulls_of_one_image(pushed: Registry, images: BuiltImages,
+                                       store: ImageStore) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(3) as pool:
+        recs = list(pool.map(lambda _: Puller(store).pull(f"{pushed.host}/test/whiteouts:1",
+                                                          AMD64), range(3)))
+    assert {r.digest for r in recs} == {images.whiteouts.digest}
+    assert len(store.snapshots.list()) == 4
+    assert os.listdir(store.blobs.ingest_dir) == []
+    assert sorted(n for n in os.listdir(store.snapshots.root) if n.isdigit()) == ["1", "2", "3",
+                                                                               "4"]

@@ -177,3 +177,27 @@ def test_platform_selection() -> None:
     with pytest.raises(oci.NoMatchingPlatform, match="no match for platform linux/s390x"):
         pick(entries, oci.Platform("linux", "s390x"))
     assert str(oci.host_platform()).startswith("linux/")
+
+
+def test_one_writer_per_blob(root: Path) -> None:
+    import threading
+
+    store = ImageStore(str(root))
+    dg = sha(b"x")
+    inside: list[int] = []
+    overlap: list[bool] = []
+
+    def work() -> None:
+        with store.blobs.ingesting(dg):
+            inside.append(1)
+            overlap.append(len(inside) > 1)
+            threading.Event().wait(0.02)
+            inside.pop()
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert overlap == [False] * 4
+    assert os.listdir(root / "blobs/ingest") == []
