@@ -254,6 +254,9 @@ class StaticDirSource:
         self.inotify_active = False
 
     async def start(self) -> None:
+        # Watch first, then list: a file written in between is seen by one or the other.
+        if self.use_inotify:
+            self._open_inotify()
         await self.sync()
         self._task = asyncio.get_running_loop().create_task(self._run(), name="staticdir")
 

@@ -177,9 +177,6 @@ class Store:
         if path is None:
             return
         atomic_write(path, json.dumps(obj, separators=(",", ":")).encode())
-        assert self.dir is not None
-        # The counter survives the deletion of the object that held the highest version.
-        atomic_write(self.dir / "resourceVersion", str(self.rv).encode(), sync=False)
 
     def _unpersist(self, resource: str, ns: str, name: str) -> None:
         path = self._path(resource, ns, name)
@@ -223,6 +220,10 @@ class Store:
 
     def _next_rv(self) -> str:
         self.rv += 1
+        if self.dir is not None:
+            # The counter outlives deleted objects and events, so a restarted daemon never
+            # hands out a version a client has already seen.
+            atomic_write(self.dir / "resourceVersion", str(self.rv).encode(), sync=False)
         return str(self.rv)
 
     def _emit(self, resource: str, typ: str, obj: dict[str, Any],
