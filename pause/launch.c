@@ -23,7 +23,8 @@
 
 static const char usage[] =
 	"usage: pause --monitor --run-dir DIR [--new-net | --netns-path PATH] [--new-ipc]\n"
-	"             [--new-uts [--hostname NAME]] [--new-pid] [--cgroup DIR]\n";
+	"             [--new-uts [--hostname NAME]] [--new-pid] [--cgroup DIR]\n"
+	"             [--oom-score-adj N]\n";
 
 struct launch_opts {
 	struct monitor_opts m;
@@ -53,6 +54,8 @@ static int parse(int argc, char **argv, struct launch_opts *o)
 			val = &o->m.hostname;
 		else if (strcmp(a, "--cgroup") == 0)
 			val = &o->m.cgroup_dir;
+		else if (strcmp(a, "--oom-score-adj") == 0)
+			val = &o->m.oom_score_adj;
 		else if (strcmp(a, "--netns-path") == 0)
 			val = &o->netns_path;
 		else {

@@ -50,6 +50,7 @@ static int sig_fd = -1, listen_fd = -1, own_pidns;
 static int clients[MAX_CLIENTS];
 static struct container *ctab[MAX_CONTAINERS];
 static char *reqbuf;
+static char oom_default[16] = "";   /* the launcher's oom_score_adj, what containers inherit */
 
 /* ---- requests and replies ------------------------------------------------------------ */
 
@@ -280,11 +281,12 @@ static void reap(void)
 
 /* ---- spawning ------------------------------------------------------------------------ */
 
-enum { STEP_FDS = 1, STEP_CHDIR, STEP_EXEC };
+enum { STEP_FDS = 1, STEP_CHDIR, STEP_EXEC, STEP_OOM };
 
 struct spawn {
 	char **argv, **envp;
 	const char *cwd;
+	const char *oom_score_adj;
 	int src[3 + MAX_PASSED_FDS];    /* become fds 0, 1, 2, 3, ... */
 	int nsrc;
 	int errpipe;
@@ -367,6 +369,13 @@ static void child(struct spawn *sp)
 		for (i = n; i < 4096; i++)
 			if (i != errfd)
 				fcntl(i, F_SETFD, FD_CLOEXEC);
+	}
+	if (sp->oom_score_adj && sp->oom_score_adj[0]) {
+		/* pause's own (low) score must not be inherited by the container. */
+		int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write_all(fd, sp->oom_score_adj, strlen(sp->oom_score_adj)) < 0)
+			report_child(errfd, STEP_OOM, errno);
+		close(fd);
 	}
 	if (sp->cwd && chdir(sp->cwd) < 0)
 		report_child(errfd, STEP_CHDIR, errno);
@@ -459,6 +468,9 @@ static void handle_create(struct req *q, struct reply *r)
 	sp.argv = argv;
 	sp.envp = envp;
 	sp.cwd = cwd && cwd[0] ? cwd : "/";
+	sp.oom_score_adj = req_get(q, "oomScoreAdj");
+	if (!sp.oom_score_adj)
+		sp.oom_score_adj = oom_default;
 	sp.src[0] = inp[0] >= 0 ? inp[0] : devnull;
 	sp.src[1] = outp[1];
 	sp.src[2] = errp[1];
@@ -487,6 +499,9 @@ static void handle_create(struct req *q, struct reply *r)
 			;
 		if (report[0] == STEP_CHDIR)
 			rerror(r, report[1], "chdir %s: %s", sp.cwd, strerror(report[1]));
+		else if (report[0] == STEP_OOM)
+			rerror(r, report[1], "set oom_score_adj %s: %s", sp.oom_score_adj,
+			       strerror(report[1]));
 		else if (report[0] == STEP_EXEC)
 			rerror(r, report[1], "exec \"%s\": %s", argv[0], strerror(report[1]));
 		else
@@ -999,6 +1014,17 @@ void monitor_run(const struct monitor_opts *o, pid_t host_pid, int ready_fd)
 		if (fd < 0 || write_all(fd, "0", 1) < 0)
 			fail_start(ready_fd, "join cgroup", buf);
 		close(fd);
+	}
+	fd = open("/proc/self/oom_score_adj", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t got = read(fd, oom_default, sizeof(oom_default) - 1);
+		oom_default[got > 0 ? got : 0] = 0;
+		if (o->oom_score_adj && (lseek(fd, 0, SEEK_SET) < 0 ||
+		    write_all(fd, o->oom_score_adj, strlen(o->oom_score_adj)) < 0))
+			fail_start(ready_fd, "set oom_score_adj", o->oom_score_adj);
+		close(fd);
+	} else if (o->oom_score_adj) {
+		fail_start(ready_fd, "open", "/proc/self/oom_score_adj");
 	}
 	if (o->hostname && sethostname(o->hostname, strlen(o->hostname)) < 0)
 		fail_start(ready_fd, "sethostname", o->hostname);

@@ -56,6 +56,7 @@ struct monitor_opts {
 	const char *run_dir;
 	const char *hostname;
 	const char *cgroup_dir;
+	const char *oom_score_adj;  /* for pause itself; containers get theirs per create */
 	int own_pidns;          /* pause is PID 1 of a PID namespace it created */
 };
 void monitor_run(const struct monitor_opts *o, pid_t host_pid, int ready_fd)

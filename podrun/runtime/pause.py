@@ -224,7 +224,8 @@ def pause_argv(run_dir: str | os.PathLike[str], *, binary: str | os.PathLike[str
                new_net: bool = True, new_ipc: bool = True, new_uts: bool = True,
                new_pid: bool = True, hostname: str | None = None,
                cgroup_dir: str | os.PathLike[str] | None = None,
-               netns_path: str | os.PathLike[str] | None = None) -> list[str]:
+               netns_path: str | os.PathLike[str] | None = None,
+               oom_score_adj: int | None = None) -> list[str]:
     argv = [os.fspath(binary), "--monitor", "--run-dir", os.fspath(run_dir)]
     argv += [flag for flag, on in (("--new-net", new_net), ("--new-ipc", new_ipc),
                                    ("--new-uts", new_uts), ("--new-pid", new_pid)) if on]
@@ -234,6 +235,8 @@ def pause_argv(run_dir: str | os.PathLike[str], *, binary: str | os.PathLike[str
         argv += ["--cgroup", os.fspath(cgroup_dir)]
     if netns_path is not None:
         argv += ["--netns-path", os.fspath(netns_path)]
+    if oom_score_adj is not None:
+        argv += ["--oom-score-adj", str(int(oom_score_adj))]
     return argv
 
 
@@ -242,17 +245,19 @@ def launch_pause(run_dir: str | os.PathLike[str], *, new_net: bool = True,
                  hostname: str | None = None,
                  cgroup_dir: str | os.PathLike[str] | None = None,
                  netns_path: str | os.PathLike[str] | None = None,
+                 oom_score_adj: int | None = None,
                  pause_binary: str | os.PathLike[str] | None = None,
                  timeout: float = 10.0) -> PauseHandle:
     """Start a pod's pause and return once it serves requests on run_dir/pause.sock.
 
     The launched process forks the monitor and exits, so pause is nobody's child: a
-    daemon restart (or SIGKILL) leaves it and its containers running."""
+    daemon restart (or SIGKILL) leaves it and its containers running. oom_score_adj is
+    pause's own (the kubelet gives the sandbox -998); containers do not inherit it."""
     binary = Path(pause_binary) if pause_binary else find_pause_binary()
     run = Path(run_dir)
     argv = pause_argv(run, binary=binary, new_net=new_net, new_ipc=new_ipc, new_uts=new_uts,
                       new_pid=new_pid, hostname=hostname, cgroup_dir=cgroup_dir,
-                      netns_path=netns_path)
+                      netns_path=netns_path, oom_score_adj=oom_score_adj)
     try:
         proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
                               start_new_session=True, timeout=timeout, check=False)
@@ -380,10 +385,12 @@ class PauseClient:
                env: Mapping[str, str] | Sequence[str] = (), cwd: str = "/",
                new_pid_ns: bool = True, new_mount_ns: bool = True,
                log_path: str | os.PathLike[str] | None = None, stdin_pipe: bool = False,
-               fds: Sequence[int] = (), keep_pidfd: bool = False) -> CreatedContainer:
+               fds: Sequence[int] = (), keep_pidfd: bool = False,
+               oom_score_adj: int | None = None) -> CreatedContainer:
         """Spawn argv as a container process; `fds` become its fds 3, 4, ...
 
-        Returns once the child exec'd (an exec failure is a HostError with pause's errno)."""
+        Returns once the child exec'd (an exec failure is a HostError with pause's errno).
+        oom_score_adj defaults to the value pause was launched with, not pause's own."""
         if not argv:
             raise HostError("pause create", "argv is empty", err=_errno.EINVAL)
         envs = [f"{k}={v}" for k, v in env.items()] if isinstance(env, Mapping) else list(env)
@@ -398,6 +405,8 @@ class PauseClient:
         if log_path is not None:
             fields.append(("log", os.fspath(log_path)))
         fields.append(("stdin", "pipe" if stdin_pipe else "null"))
+        if oom_score_adj is not None:
+            fields.append(("oomScoreAdj", int(oom_score_adj)))
         reply, got = self._call("create", fields, fds)
         pidfd = got[0] if got else None
         _close_all(got[1:])

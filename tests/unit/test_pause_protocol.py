@@ -70,9 +70,10 @@ def test_pause_argv() -> None:
         "--new-pid"]
     assert pause_argv(Path("/run/p"), binary="/p", new_net=False, new_pid=False,
                       hostname="h", cgroup_dir="/sys/fs/cgroup/pod1",
-                      netns_path="/run/netns/x") == [
+                      netns_path="/run/netns/x", oom_score_adj=-998) == [
         "/p", "--monitor", "--run-dir", "/run/p", "--new-ipc", "--new-uts", "--hostname", "h",
-        "--cgroup", "/sys/fs/cgroup/pod1", "--netns-path", "/run/netns/x"]
+        "--cgroup", "/sys/fs/cgroup/pod1", "--netns-path", "/run/netns/x",
+        "--oom-score-adj", "-998"]
 
 
 def test_find_pause_binary_prefers_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -479,3 +479,19 @@ def test_pidfd_from_create_then_exit_record_then_kill_pause(start_pod, workdir):
     assert open_pause_pidfd(h) is None
     # a live process that is not this pod's pause is never taken for it
     assert open_pause_pidfd(PauseHandle(os.getpid(), h.run_dir)) is None
+
+
+def test_oom_score_adj_of_pause_is_not_inherited(start_pod, workdir):
+    def score(pid: int) -> int:
+        with open(f"/proc/{pid}/oom_score_adj") as f:
+            return int(f.read())
+
+    # Raising needs no privilege; -998 (the kubelet's) needs CAP_SYS_RESOURCE, which some
+    # hosts (containers, sandboxes) lack: launching with it is then a HostError.
+    h = start_pod(oom_score_adj=500)
+    assert score(h.pid) == 500
+    c = h.client()
+    a = c.create("a", [BUSYBOX, "sleep", "100"])
+    b = c.create("b", [BUSYBOX, "sleep", "100"], oom_score_adj=1000)
+    assert score(a.pid) == score(os.getpid())
+    assert score(b.pid) == 1000
