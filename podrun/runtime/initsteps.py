@@ -105,6 +105,8 @@ class Init:
         late_seccomp = self.nnp
         return [
             ("close-fds", self.close_fds),
+            ("check-config", self.check_config),
+            ("join-namespaces", self.join_namespaces),
             ("mount-namespace", self.mount_namespace),
             ("pid-namespace", self.check_pid_namespace),
             ("private-mounts", self.private_mounts),
@@ -175,6 +177,32 @@ class Init:
         # Python opens its own files O_CLOEXEC already.
         os.umask(0)  # device nodes and mount targets get exact modes; process umask later
         S.close_range_cloexec(3)
+
+    def check_config(self) -> None:
+        # Nothing is silently ignored (DESIGN.md 7.5): refuse what this helper cannot do.
+        if self.process.get("terminal"):
+            raise StepError("check-config", "check-config: process.terminal is not "
+                            "supported (pause owns the container's stdio)", 95)
+        for typ, path in self.namespaces.items():
+            if typ not in S.NAMESPACE_FLAGS:
+                raise StepError("check-config", f"check-config: unknown namespace {typ}", 22)
+            if path and typ in ("mount", "pid", "user"):
+                raise StepError("check-config", f"check-config: joining an existing {typ} "
+                                "namespace is not supported", 95)
+        if self.namespaces.get("user", 1) is None or "time" in self.namespaces:
+            raise StepError("check-config", "check-config: user and time namespaces are "
+                            "not supported", 95)
+
+    def join_namespaces(self) -> None:
+        # Namespaces given by path (when the parent did not already put us there, e.g.
+        # a test harness): before the mount namespace, while the paths are the host's.
+        for typ, path in self.namespaces.items():
+            if path:
+                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+                try:
+                    S.setns(fd, S.NAMESPACE_FLAGS[typ])
+                finally:
+                    os.close(fd)
 
     def mount_namespace(self) -> None:
         # Always a fresh mount namespace of our own: pause may already have given one

@@ -73,14 +73,20 @@ class Runner:
         self.n = 0
         self.started: list[Container] = []
 
-    def config(self, args: list[str], **kw: Any) -> dict[str, Any]:
+    def config(self, args: list[str], *, extra_namespaces: list[dict[str, str]] = (),
+               terminal: bool = False, **kw: Any) -> dict[str, Any]:
+        """build_config over a fresh overlay; extra_namespaces and terminal edit the result
+        (build_config has no parameter for them: the daemon never asks for either)."""
         self.n += 1
         d = self.tmp / f"c{self.n}"
         for sub in ("upper", "work", "merged"):
             (d / sub).mkdir(parents=True)
         kw.setdefault("overlay", {"lowerdirs": [str(self.lower)],
                                   "upperdir": str(d / "upper"), "workdir": str(d / "work")})
-        return build_config(args, rootfs=str(d / "merged"), **kw)
+        config = build_config(args, rootfs=str(d / "merged"), **kw)
+        config["linux"]["namespaces"] += list(extra_namespaces)
+        config["process"]["terminal"] = terminal
+        return config
 
     def _spawn(self, config: dict[str, Any], stdout: Any, stderr: Any,
                host_net: bool = False) -> tuple[subprocess.Popen[bytes], socket.socket]:

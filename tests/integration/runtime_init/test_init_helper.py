@@ -213,3 +213,21 @@ def test_exit_code_and_nothing_left(runner):
     assert r.sync == ""
     # the runner fixture asserts no mount is left on the host; processes: the harness
     # and its PID namespace are gone once it returned.
+
+
+def test_join_network_namespace_by_path(runner):
+    # Like a second container of a pod: join the first one's network and ipc namespaces.
+    first = runner.start(["sleep", "3600"])
+    ns = [{"type": "network", "path": f"/proc/{first.pid}/ns/net"},
+          {"type": "ipc", "path": f"/proc/{first.pid}/ns/ipc"}]
+    r = runner.run(["sh", "-c", "readlink /proc/self/ns/net; readlink /proc/self/ns/ipc"],
+                   extra_namespaces=ns)
+    assert r.stdout.split() == [os.readlink(f"/proc/{first.pid}/ns/net"),
+                                os.readlink(f"/proc/{first.pid}/ns/ipc")], r
+    first.stop()
+
+
+def test_terminal_is_refused(runner):
+    r = runner.run(["true"], terminal=True)
+    assert r.returncode == 128
+    assert r.sync_error["step"] == "check-config"
