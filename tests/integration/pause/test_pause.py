@@ -495,3 +495,39 @@ def test_oom_score_adj_of_pause_is_not_inherited(start_pod, workdir):
     b = c.create("b", [BUSYBOX, "sleep", "100"], oom_score_adj=1000)
     assert score(a.pid) == score(os.getpid())
     assert score(b.pid) == 1000
+
+
+def test_bad_requests_get_errors_and_pause_keeps_serving(start_pod, workdir):
+    import socket
+    from concurrent.futures import ThreadPoolExecutor
+
+    h = start_pod()
+
+    def raw(msg: bytes, fds: list[int] | None = None) -> bytes:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
+            s.settimeout(5)
+            s.connect(str(h.run_dir / "pause.sock"))
+            if fds:
+                socket.send_fds(s, [msg], fds)
+            else:
+                s.send(msg)
+            return s.recv(65536)
+
+    assert raw(b"ping").startswith(b"error\0errno=%d\0" % errno.EMSGSIZE)
+    assert raw(b"nosuch\0").startswith(b"error\0errno=%d\0" % errno.EINVAL)
+    assert raw(b"create\0id=x\0").startswith(b"error\0errno=%d\0" % errno.EINVAL)
+    assert raw(b"signal\0id=x\0signal=abc\0").startswith(b"error\0errno=%d\0" % errno.ENOENT)
+    r, w = os.pipe()
+    try:
+        assert raw(b"ping\0", [w]).startswith(b"error\0errno=%d\0" % errno.EINVAL)
+    finally:
+        os.close(r)
+        os.close(w)
+    assert raw(b"create\0id=x\0" + b"arg=" + b"a" * (200 * 1024) + b"\0").startswith(
+        b"error\0errno=%d\0" % errno.EMSGSIZE)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:  # connect, say nothing
+        s.connect(str(h.run_dir / "pause.sock"))
+        c = h.client()
+        with ThreadPoolExecutor(8) as pool:
+            assert all(pool.map(lambda _: c.ping() and c.list() == [], range(200)))
+    assert c.ping()
