@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from podrun.core.backoff import Backoff, go_duration
 from podrun.core.observed import (
@@ -465,3 +467,63 @@ def test_pure_core_imports_no_io(module: str) -> None:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             imported.add(node.module.split(".")[0])
     assert not imported & {"os", "subprocess", "socket", "asyncio", "time", "threading"}
+
+
+# --- invariants over random pods (hypothesis) ---
+
+_STATES = [None, CREATED, RUNNING, EXITED, UNKNOWN]
+
+
+@st.composite
+def _scenario(draw: st.DrawFn) -> tuple[Pod, PodObservation, set[str], bool]:
+    n_init = draw(st.integers(0, 3))
+    inits = [C(f"i{k}", sidecar=draw(st.booleans()), startup=draw(st.booleans())) for k in range(n_init)]
+    apps = [C(f"c{k}") for k in range(draw(st.integers(1, 3)))]
+    pod = P(apps, inits, policy=draw(st.sampled_from([None, "Always", "OnFailure", "Never"])))
+    instances = []
+    for c in inits + apps:
+        state = draw(st.sampled_from(_STATES))
+        if state is None:
+            continue
+        instances.append(
+            inst(
+                c.name or "",
+                state,
+                exit=draw(st.sampled_from([0, 1, 137])),
+                restart=draw(st.integers(0, 5)),
+                liveness=draw(st.sampled_from([None, OK, FAIL])),
+                startup=draw(st.sampled_from([None, OK, FAIL])),
+                post_start_done=draw(st.booleans()),
+            )
+        )
+    sandbox = draw(st.sampled_from(["ready", "notready", "none", "two"]))
+    backoff = set(draw(st.lists(st.sampled_from([c.name or "" for c in inits + apps]))))
+    return pod, observe(*instances, sandbox=sandbox), backoff, draw(st.booleans())
+
+
+@settings(max_examples=250, deadline=None)
+@given(_scenario())
+def test_plan_invariants(scenario: tuple[Pod, PodObservation, set[str], bool]) -> None:
+    pod, obs, in_backoff, terminating = scenario
+    a = compute_pod_actions(pod, obs, NOW, in_backoff=backoff_for(*in_backoff), terminating=terminating)
+    starts = list(a.init_containers_to_start) + list(a.containers_to_start)
+    names = [s.name for s in starts]
+    assert len(names) == len(set(names)), "a container is started twice"
+    if terminating:
+        assert a.kill_pod and not starts and not a.create_sandbox
+    for s in starts:
+        latest = obs.latest(s.name)
+        # never start a second running instance unless this sync kills the first one
+        if latest is not None and latest.state is RUNNING and not a.create_sandbox:
+            assert s.name in a.containers_to_kill
+        assert s.name not in a.backoff
+        assert s.name not in in_backoff or obs.latest_exited(s.name) is None
+    for k in a.containers_to_kill.values():
+        latest = obs.latest(k.name)
+        assert latest is not None and latest.state in (RUNNING, UNKNOWN)
+    assert [s.index for s in a.init_containers_to_start] == sorted(s.index for s in a.init_containers_to_start)
+    assert [s.index for s in a.containers_to_start] == sorted(s.index for s in a.containers_to_start)
+    if a.kill_pod and not a.create_sandbox:
+        assert not starts
+    if a.create_sandbox:
+        assert not a.containers_to_kill and len(a.init_containers_to_start) <= 1
