@@ -230,3 +230,27 @@ class ImageConfig:
             created=str(doc.get("created") or ""),
             diff_ids=tuple(validate_digest(d) for d in rootfs.get("diff_ids") or ()),
         )
+
+
+def container_command(cfg: ImageConfig, command: list[str] | tuple[str, ...] = (),
+                      args: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """The process a container runs, as Kubernetes defines it from its command/args and
+    the image's Entrypoint/Cmd: command replaces Entrypoint and drops Cmd; args replace Cmd."""
+    if command:
+        return [*command, *args]
+    if args:
+        return [*cfg.entrypoint, *args]
+    return [*cfg.entrypoint, *cfg.cmd]
+
+
+def merge_env(image_env: tuple[str, ...] | list[str],
+              container_env: list[tuple[str, str]]) -> list[str]:
+    """Image Env first, then the container's; a container variable replaces the image's."""
+    out: dict[str, str] = {}
+    for kv in image_env:
+        k, _, v = kv.partition("=")
+        out[k] = v
+    for k, v in container_env:
+        out.pop(k, None)
+        out[k] = v
+    return [f"{k}={v}" for k, v in out.items()]

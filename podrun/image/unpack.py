@@ -321,6 +321,8 @@ class Extractor:
         fd = os.open(base, _DIR_FLAGS, dir_fd=pfd) if base else os.dup(pfd)
         try:
             try:
+                if not self.privileged:
+                    raise PermissionError(errno.EPERM, "not privileged")
                 os.setxattr(fd, OPAQUE_XATTR, b"y")
             except OSError:
                 os.setxattr(fd, USER_OPAQUE_XATTR, b"y")
@@ -465,6 +467,8 @@ class Extractor:
         path = f"{parent}/{name}" if parent else name
         self._remove_existing(pfd, name, path, keep_dir=False)
         try:
+            if not self.privileged:
+                raise PermissionError(errno.EPERM, "not privileged")
             os.mknod(name, stat.S_IFCHR, 0, dir_fd=pfd)
         except PermissionError:
             self._warn(f"{ti.name}: cannot create an overlay whiteout (not privileged); "
