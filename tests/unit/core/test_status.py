@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from podrun.core.observed import (
     ContainerInstance,
@@ -370,9 +372,9 @@ def test_s10_5_pod_budget_12k_split_over_containers() -> None:
     out = truncate_termination_messages(pod, status)
     assert out.container_statuses is not None and out.init_container_statuses is not None
     cs = out.container_statuses[0]
-    for st in (cs.state, cs.last_state, out.init_container_statuses[0].state):
-        assert st is not None and st.terminated is not None
-        assert len(st.terminated.message or "") == 12 * 1024 // 3
+    for state in (cs.state, cs.last_state, out.init_container_statuses[0].state):
+        assert state is not None and state.terminated is not None
+        assert len(state.terminated.message or "") == 12 * 1024 // 3
 
 
 # --- the whole PodStatus ---
@@ -477,3 +479,44 @@ def test_s5_2_lifecycle_walkthrough_plan_status_kubectl() -> None:
     # after the kill: no new sandbox for a Never pod; the phase comes from c1 alone
     dead = inst("s1", EXITED, exit=137, age=50)
     assert step(dead, i1, c1, sandbox=False, attempt=0) == ([], "Succeeded", "Completed", "0/2")
+
+
+_STATES = [None, CREATED, RUNNING, EXITED, UNKNOWN]
+
+
+@st.composite
+def _pod_and_observation(draw: st.DrawFn) -> tuple[Pod, PodObservation, dict[str, StartFailure]]:
+    inits = [C(f"i{k}", sidecar=draw(st.booleans())) for k in range(draw(st.integers(0, 2)))]
+    apps = [C(f"c{k}") for k in range(draw(st.integers(1, 3)))]
+    pod = P(apps, inits, policy=draw(st.sampled_from([None, "OnFailure", "Never"])), deleted=draw(st.booleans()))
+    instances = []
+    for c in inits + apps:
+        for age in (100.0, 50.0)[: draw(st.integers(0, 2))]:
+            state = draw(st.sampled_from(_STATES))
+            if state is not None:
+                instances.append(inst(c.name or "", state, exit=draw(st.sampled_from([0, 1])), age=age))
+    cache = {n: StartFailure(reason="CrashLoopBackOff") for n in draw(st.lists(st.sampled_from([c.name or "" for c in inits + apps])))}
+    return pod, observe(*instances, sandbox=draw(st.booleans())), cache
+
+
+@settings(max_examples=200, deadline=None)
+@given(_pod_and_observation())
+def test_status_invariants(scenario: tuple[Pod, PodObservation, dict[str, StartFailure]]) -> None:
+    from podrun.core.status import kubectl_row
+
+    pod, observed, cache = scenario
+    st_ = generate_pod_status(pod, observed, NOW, reason_cache=cache, pod_is_terminal=bool(pod.metadata and pod.metadata.deletion_timestamp))
+    assert st_.phase in {"Pending", "Running", "Succeeded", "Failed"}
+    assert [c.type for c in st_.conditions or ()][-5:] == [
+        "PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"
+    ]
+    for cs in (st_.container_statuses or ()) + (st_.init_container_statuses or ()):
+        state = cs.state
+        assert state is not None
+        assert sum(x is not None for x in (state.waiting, state.running, state.terminated)) == 1
+        assert not (cs.ready and state.running is None and state.terminated is None)
+    again = generate_pod_status(pod, observed, NOW + 5, old_status=st_, reason_cache=cache)
+    if st_.phase in ("Succeeded", "Failed"):
+        assert again.phase == st_.phase
+    row = kubectl_row(pod, NOW, st_)
+    assert row.status and row.ready.count("/") == 1
