@@ -218,3 +218,24 @@ def test_config_and_loopback() -> None:
     assert cfg.mirrors["docker.io"] == ("http://m:1",) and "r:5000" in cfg.insecure
     assert is_loopback("127.0.0.1:5000") and is_loopback("localhost") and is_loopback("[::1]:5")
     assert not is_loopback("registry.example:5000")
+
+
+def test_service_pull_list_remove(store: ImageStore) -> None:
+    from podrun.image.service import ImageService
+
+    reg = FakeRegistry(IMG, "basic")
+    svc = ImageService(store.root, auth_files=[], transport=httpx.MockTransport(reg.handler))
+    with pytest.raises(PullAccessDenied):
+        svc.pull(REF, platform="linux/amd64")
+    secret = {"auths": {"registry.example": {"username": "u", "password": "p"}}}
+    out = svc.pull(REF, platform="linux/amd64", pull_secrets=[secret])
+    assert out["id"] == IMG.config_digest
+    assert out["repoTags"] == [REF]
+    assert out["repoDigests"] == [f"registry.example/team/app@{IMG.digest}"]
+    assert svc.status("registry.example/team/app:v1") is not None
+    assert svc.status("registry.example/team/app:v9") is None
+    assert [i["id"] for i in svc.list()] == [IMG.config_digest]
+    assert "registry.example/team/app" in svc.table()
+    assert svc.config(REF).cmd == ("/bin/sh",)
+    assert svc.remove(REF) == [REF]
+    assert svc.list() == []
