@@ -57,7 +57,10 @@ async def _run(socket_path: str, path: str, command: list[str], container: str,
         try:
             ws = await session.ws_connect(url, protocols=PROTOCOLS, max_msg_size=1 << 22)
         except aiohttp.WSServerHandshakeError as e:
-            raise ApiStatusError({"code": e.status, "reason": "", "message": e.message}) from None
+            st: dict[str, Any] = {"code": e.status, "message": e.message}
+            with contextlib.suppress(ValueError, TypeError):
+                st = json.loads((e.headers or {}).get("X-Podrun-Status", ""))
+            raise ApiStatusError(st) from None
         except aiohttp.ClientConnectorError:
             raise DaemonUnreachable(
                 f"cannot connect to the podrun daemon at {socket_path}: is it running? "

@@ -430,6 +430,24 @@ class Api:
         return resp
 
     async def pod_exec(self, request: web.Request) -> web.StreamResponse:
+        try:
+            return await self._pod_exec(request)
+        except (ApiError, PodrunError) as e:
+            # A WebSocket client sees only the headers of a refused upgrade: the Status goes
+            # into X-Podrun-Status as well as the body.
+            if isinstance(e, ApiError):
+                st = e.status
+            elif isinstance(e, EngineUnavailable):
+                st = schema.status(503, str(e))
+            elif isinstance(e, NotFound):
+                st = schema.status(404, str(e))
+            else:
+                st = schema.status(400, str(e))
+            resp = status_response(st)
+            resp.headers["X-Podrun-Status"] = json.dumps(st, ensure_ascii=True)
+            return resp
+
+    async def _pod_exec(self, request: web.Request) -> web.StreamResponse:
         pod = self._get("pods", self._ns(request), self._name(request))
         container = self._container(pod, request.query.get("container"))
         command = request.query.getall("command", [])
