@@ -119,8 +119,18 @@ def prctl(option: int, a2: int = 0, a3: int = 0, a4: int = 0, a5: int = 0) -> in
 
 def close_range_cloexec(first: int) -> None:
     """Mark every fd >= first close-on-exec in one syscall (kernel 5.11+)."""
-    _check(_libc.syscall(_NR["close_range"], ctypes.c_uint(first), ctypes.c_uint(0xFFFFFFFF),
-                         ctypes.c_uint(CLOSE_RANGE_CLOEXEC)), "close_range")
+    if _libc.syscall(_NR["close_range"], ctypes.c_uint(first), ctypes.c_uint(0xFFFFFFFF),
+                     ctypes.c_uint(CLOSE_RANGE_CLOEXEC)) == 0:
+        return
+    if ctypes.get_errno() not in (38, 22):  # ENOSYS (< 5.9), EINVAL (no CLOEXEC, < 5.11)
+        _check(-1, "close_range")
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd >= first:
+            try:
+                os.set_inheritable(fd, False)
+            except OSError:
+                pass  # the listing's own fd, already closed
 
 
 def pidfd_open(pid: int) -> int:
