@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from fractions import Fraction
 from typing import Any, Literal
 
@@ -303,7 +303,7 @@ def pod_limits(pod: PodResources) -> PodLimits:
 # ---------------------------------------------------------------------------------------
 
 
-class QOSClass(str, Enum):
+class QOSClass(StrEnum):
     GUARANTEED = "Guaranteed"
     BURSTABLE = "Burstable"
     BESTEFFORT = "BestEffort"

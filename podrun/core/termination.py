@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 # BEHAVIOR.md section 0: PodSpec default terminationGracePeriodSeconds.
 DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS = 30
@@ -21,7 +21,7 @@ MINIMUM_GRACE_PERIOD_SECONDS = 2
 MINIMUM_EFFECTIVE_GRACE_SECONDS = 1
 
 
-class KillReason(str, Enum):
+class KillReason(StrEnum):
     """Why a container is killed (kuberuntime containerKillReason)."""
 
     UNKNOWN = "Unknown"  # pod termination, spec change, sandbox change

@@ -29,7 +29,7 @@ import re
 import signal
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 from podrun.clock import REAL_CLOCK, Clock
@@ -48,7 +48,7 @@ DELEGATED_PODS = "pods"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,250}$")
 
 
-class Layout(str, Enum):
+class Layout(StrEnum):
     UNIFIED = "unified"  # cgroup2 at /sys/fs/cgroup
     HYBRID = "hybrid"  # v1 controllers, cgroup2 (usually without controllers) at .../unified
     NONE = "none"  # no cgroup2 mounted

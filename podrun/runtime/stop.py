@@ -16,7 +16,7 @@ import os
 import select
 import signal
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
@@ -50,7 +50,7 @@ class CgroupTarget:
         self.manager.kill(self.path, timeout)
 
 
-class StopOutcome(str, Enum):
+class StopOutcome(StrEnum):
     ALREADY_EXITED = "AlreadyExited"  # gone before the stop signal
     EXITED = "Exited"  # exited within the grace after the stop signal
     KILLED = "Killed"  # still there at the end of the grace: SIGKILL
@@ -148,6 +148,10 @@ def stop_container(
 ) -> StopResult:
     """Stop a container whose init is `target` (a pid, or a Pidfd we borrow).
 
+    Prefer a Pidfd taken while the process was known to be alive: a bare pid is only safe
+    while nobody can reap it (our own unreaped child, or pause's child between exit
+    records), otherwise the number may already name another process.
+
     1. grace > 0: send the stop signal to the init only, wait up to `grace_seconds` for it
        to exit. (A namespace PID 1 without a handler ignores SIGTERM: BEHAVIOR.md 6.6.)
     2. Still there, or grace <= 0: SIGKILL everything in the container's cgroup
@@ -198,7 +202,7 @@ async def _readable(fd: int, timeout: float) -> bool:
     try:
         await asyncio.wait_for(fut, max(timeout, 0.0))
         return True
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return False
     finally:
         loop.remove_reader(fd)
