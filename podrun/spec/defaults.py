@@ -4,10 +4,12 @@ declarative `+default=` markers of core/v1 types.go), as new objects via datacla
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from dataclasses import replace
-from typing import TypeVar
+from functools import lru_cache
+from typing import Any, TypeVar
 
+from podrun.spec import quantity as _q
 from podrun.spec.types import (
     AzureDiskVolumeSource,
     ConfigMap,
@@ -62,6 +64,24 @@ PROBE_FAILURE_THRESHOLD = 3
 DEFAULT_NAMESPACE = "default"
 
 C = TypeVar("C", Container, EphemeralContainer)
+T = TypeVar("T")
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def replace(obj: T, **changes: Any) -> T:
+    """dataclasses.replace for the frozen model, several times faster (defaulting a 50-container
+    pod calls it thousands of times); returns ``obj`` itself when nothing changes."""
+    cls = type(obj)
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+    if all(getattr(obj, k) is v for k, v in changes.items()):
+        return obj
+    new = object.__new__(cls)
+    for name in names:
+        object.__setattr__(new, name, changes[name] if name in changes else getattr(obj, name))
+    return new
 
 
 def apply_defaults(pod: Pod) -> Pod:
@@ -303,7 +323,7 @@ def _volume(v: Volume) -> Volume:
         changes["ephemeral"] = _ephemeral(v.ephemeral)
     if v.image is not None:
         changes["image"] = _image_volume(v.image)
-    return replace(v, **changes) if changes else v  # type: ignore[arg-type]
+    return replace(v, **changes) if changes else v
 
 
 def _host_path(h: HostPathVolumeSource) -> HostPathVolumeSource:
@@ -431,18 +451,15 @@ def _resource_list(rl: ResourceList | None) -> ResourceList | None:
     return FrozenMap({k: round_up_milli(v) for k, v in rl.items()})
 
 
+@lru_cache(maxsize=4096)
 def round_up_milli(text: Quantity) -> Quantity:
     """A quantity rounded up to milli precision, in canonical form; unchanged if unparsable."""
     try:
-        from podrun.spec import quantity as q
-    except ImportError:  # quantity.py not there yet
-        return text
-    try:
-        parsed = q.parse_quantity(text)
-    except (q.QuantityError, ValueError):
+        parsed = _q.parse_quantity(text)
+    except (_q.QuantityError, ValueError):
         return text
     if parsed.exp < -3:
-        parsed = q.Quantity.from_milli(parsed.milli_value(), parsed.format)
+        parsed = _q.Quantity.from_milli(parsed.milli_value(), parsed.format)
     return Quantity(str(parsed))
 
 

@@ -133,21 +133,28 @@ def _file_error(source: str, message: str) -> Loaded:
 # -- reading documents ---------------------------------------------------------------------
 
 
-class _Loader(yaml.SafeLoader):
+class _PyLoader(yaml.SafeLoader):
     """SafeLoader as sigs.k8s.io/yaml sees YAML: timestamps stay strings; duplicate keys are
     recorded (kubectl's strict mode rejects them)."""
 
     duplicates: list[str]
 
 
-# Timestamps are strings to the API server; drop the implicit timestamp resolver.
-_Loader.yaml_implicit_resolvers = {
-    ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+# libyaml's parser when PyYAML has it (several times faster); constructor and resolver stay
+# PyYAML's Python ones, customised below. libyaml composes recursively in C and overflows the
+# C stack somewhere past 20000 levels, so it only gets text that cannot nest that deep.
+_CBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any]:
+class _CLoader(_CBase):  # type: ignore[valid-type,misc]
+    duplicates: list[str]
+
+
+_Loader = _PyLoader  # the reference behaviour (tests load fixtures with it)
+_LIBYAML_MAX_NESTING_BOUND = 5000
+
+
+def _construct_mapping(loader: _PyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
     loader.flatten_mapping(node)
     out: dict[Any, Any] = {}
     for key_node, value_node in node.value:
@@ -159,26 +166,89 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any
                 None, None, "found an unhashable key", key_node.start_mark
             ) from None
         if key in out:
-            loader.duplicates.append(
-                f"line {key_node.start_mark.line + 1}: key {quote(str(key))} already set in map"
-            )
+            loader.duplicates.append(_duplicate(key_node, key))
         out[key] = loader.construct_object(value_node, deep=True)
     return out
 
 
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+def _duplicate(key_node: yaml.Node, key: object) -> str:
+    return f"line {key_node.start_mark.line + 1}: key {quote(str(key))} already set in map"
+
+
+for _cls in (_PyLoader, _CLoader):
+    # Timestamps are strings to the API server; drop the implicit timestamp resolver.
+    _cls.yaml_implicit_resolvers = {
+        ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    _cls.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+_TAG = "tag:yaml.org,2002:"
+_STR, _MAP, _SEQ, _MERGE = _TAG + "str", _TAG + "map", _TAG + "seq", _TAG + "merge"
+_PLAIN_SCALARS = frozenset({_TAG + "int", _TAG + "bool", _TAG + "null", _TAG + "float"})
+
+
+class _Fallback(Exception):
+    """The node tree uses something the fast constructor leaves to PyYAML (tags, merges)."""
+
+
+_BUSY = object()
+
+
+def _fast_construct(loader: _PyLoader, root: yaml.Node) -> Any:
+    """PyYAML's SafeConstructor for the common case, without its generator machinery."""
+    memo: dict[int, Any] = {}
+    scalar_constructors = loader.yaml_constructors
+
+    def build(node: yaml.Node) -> Any:
+        cls = node.__class__
+        if cls is yaml.ScalarNode:
+            if node.tag == _STR:
+                return node.value
+            if node.tag in _PLAIN_SCALARS:
+                return scalar_constructors[node.tag](loader, node)
+            raise _Fallback
+        key = id(node)
+        if key in memo:  # an alias: the same node object again
+            value = memo[key]
+            if value is _BUSY:
+                raise _Recursive
+            return value
+        memo[key] = _BUSY
+        if cls is yaml.SequenceNode and node.tag == _SEQ:
+            value = [build(child) for child in node.value]
+        elif cls is yaml.MappingNode and node.tag == _MAP:
+            value = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == _MERGE:
+                    raise _Fallback
+                k = build(key_node)
+                if k.__class__.__hash__ is None:
+                    raise _Fallback  # PyYAML reports the unhashable key with its mark
+                if k in value:
+                    loader.duplicates.append(_duplicate(key_node, k))
+                value[k] = build(value_node)
+        else:
+            raise _Fallback
+        memo[key] = value
+        return value
+
+    return build(root)
 
 
 def _documents(text: str) -> Iterator[tuple[int, Any, str | None]]:
-    """(index, data, error) per document; data carries duplicate-key notes via _DupNote."""
+    """(index, data, error) per document; documents with duplicate keys come wrapped."""
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
         docs = _json_documents(stripped)
         if docs is not None:
             yield from docs
             return
+    nesting_bound = sum(text.count(c) for c in "[{-:?")
+    loader_cls = _CLoader if nesting_bound <= _LIBYAML_MAX_NESTING_BOUND else _PyLoader
     try:
-        loader = _Loader(text)
+        loader = loader_cls(text)
     except yaml.YAMLError as e:  # the reader refuses control characters up front
         yield 0, None, f"YAML error: {e}"
         return
@@ -187,10 +257,17 @@ def _documents(text: str) -> Iterator[tuple[int, Any, str | None]]:
     try:
         while True:
             try:
-                if not loader.check_data():  # type: ignore[no-untyped-call]
+                if not loader.check_node():
                     break
                 loader.duplicates = []
-                data = loader.get_data()
+                node = loader.get_node()
+                if node is None:
+                    break
+                try:
+                    data = _fast_construct(loader, node)
+                except _Fallback:
+                    loader.duplicates = []
+                    data = loader.construct_document(node)
             except yaml.MarkedYAMLError as e:
                 mark = e.problem_mark or e.context_mark
                 where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
@@ -200,6 +277,10 @@ def _documents(text: str) -> Iterator[tuple[int, Any, str | None]]:
             except yaml.YAMLError as e:
                 yield index, None, f"YAML error: {e}"
                 return
+            except _Recursive:
+                yield index, None, "document contains a recursive alias"
+                index += 1
+                continue
             except RecursionError:
                 yield index, None, "document is nested too deeply"
                 return
