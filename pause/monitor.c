@@ -220,6 +220,8 @@ static void exit_fields(const struct container *c, int *code, int *sig, int *cor
 	}
 }
 
+/* The exit record is fsync'd (an exit code must survive even a host crash); the start
+ * record only renamed into place, to keep fsync latency out of every container start. */
 static void write_record(const struct container *c, const char *name)
 {
 	char path[ID_MAX + 32], json[512];
@@ -241,7 +243,7 @@ static void write_record(const struct container *c, const char *name)
 	}
 	/* Nothing to tell if this fails (stdio is /dev/null): the in-memory table still
 	 * answers "list", and the daemon treats a missing record like containerd does. */
-	write_file_atomic(path, json, (size_t)n, 0644);
+	write_file_atomic(path, json, (size_t)n, 0644, !c->running);
 }
 
 static void container_exited(struct container *c, int status)
@@ -1081,7 +1083,7 @@ void monitor_run(const struct monitor_opts *o, pid_t host_pid, int ready_fd)
 	epoll_ctl(monitor_epoll_fd, EPOLL_CTL_ADD, listen_fd, &ev);
 
 	n = snprintf(buf, sizeof(buf), "%d\n", (int)host_pid);
-	if (write_file_atomic(PID_NAME, buf, (size_t)n, 0644) < 0)
+	if (write_file_atomic(PID_NAME, buf, (size_t)n, 0644, 0) < 0)
 		fail_start(ready_fd, "write", PID_NAME);
 
 	/* Detached from the launcher's terminal and pipes for good. */

@@ -73,7 +73,7 @@ void stream_close(struct container *c, struct stream *s);
 
 /* util.c */
 int write_all(int fd, const void *p, size_t n);
-int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode);
+int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode, int durable);
 int mkdir_p(const char *path, mode_t mode);
 
 #endif

@@ -27,9 +27,9 @@ int write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
-/* A reader sees either the old file or the whole new one, also after a crash:
- * the data is on disk before the rename, and the rename before we return. */
-int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode)
+/* A reader sees either the old file or the whole new one. With durable, also after a
+ * host crash: the data is on disk before the rename, and the rename before we return. */
+int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode, int durable)
 {
 	char tmp[PATH_MAX], dir[PATH_MAX];
 	const char *slash;
@@ -42,7 +42,7 @@ int write_file_atomic(const char *path, const char *data, size_t len, mode_t mod
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return -1;
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (write_all(fd, data, len) < 0 || (durable && fsync(fd) < 0)) {
 		saved = errno;
 		close(fd);
 		unlink(tmp);
@@ -56,6 +56,8 @@ int write_file_atomic(const char *path, const char *data, size_t len, mode_t mod
 		errno = saved;
 		return -1;
 	}
+	if (!durable)
+		return 0;
 	slash = strrchr(path, '/');
 	if (slash) {
 		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
