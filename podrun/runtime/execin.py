@@ -55,8 +55,9 @@ class ExecResult:
 _Stdio = int | IO[Any] | None
 
 
-def _start(pid: int, config: dict[str, Any], argv: list[str], env: list[str] | dict[str, str] | None,
-           cwd: str | None, stdin: _Stdio, stdout: _Stdio, stderr: _Stdio
+def _start(pid: int, config: dict[str, Any], argv: list[str],
+           env: list[str] | dict[str, str] | None, cwd: str | None, stdin: _Stdio,
+           stdout: _Stdio, stderr: _Stdio, tty: bool = False
            ) -> tuple[subprocess.Popen[bytes], socket.socket]:
     if not argv:
         raise ValueError("argv must not be empty")
@@ -74,7 +75,7 @@ def _start(pid: int, config: dict[str, Any], argv: list[str], env: list[str] | d
     finally:
         theirs.close()
     req = {"pid": pid, "config": config, "args": list(argv), "env": list(env or ()),
-           "cwd": cwd}
+           "cwd": cwd, "tty": tty}
     ours.sendall(json.dumps(req).encode() + b"\n")
     return proc, ours
 
@@ -104,12 +105,17 @@ def exec_in_container(pid: int, config: dict[str, Any], argv: list[str], *,
 
     config: the container's config document (its process user, capabilities, env, cwd,
     seccomp and cgroup are applied). env: extra "K=V" after the container's. stdio: fds,
-    files or None (inherit). A start failure prints its message to stderr and returns 127
-    (not found) or 126 (other). On timeout the command is killed and ExecTimeout raised.
+    files or None (inherit). tty: stdin is a pty slave (the caller relays its master); it
+    becomes the command's controlling terminal in a new session. A start failure prints
+    its message to stderr and returns 127 (not found) or 126 (other). On timeout the
+    command is killed and ExecTimeout raised.
     """
     if tty:
-        raise PodrunError("exec with a TTY is not supported yet")
-    proc, sock = _start(pid, config, argv, env, cwd, stdin, stdout, stderr)
+        fd = stdin if isinstance(stdin, int) else getattr(stdin, "fileno", lambda: -1)()
+        if fd < 0 or not os.isatty(fd):
+            raise PodrunError("exec with tty=True needs stdin to be a terminal (the pty "
+                              "slave whose master the caller relays)")
+    proc, sock = _start(pid, config, argv, env, cwd, stdin, stdout, stderr, tty)
     try:
         err = _start_error(sock)
         code = proc.wait(timeout)

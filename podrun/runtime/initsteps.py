@@ -740,6 +740,15 @@ def exec_main(argv: list[str]) -> int:
 
         steps.insert([n for n, _ in steps].index("capabilities") + 1,
                      ("parent-death-signal", parent_death_signal))
+
+        def controlling_terminal() -> None:
+            # `exec -t`: stdin is the pty the caller relays; make it our controlling
+            # terminal in a new session (job control, ^C, window size).
+            os.setsid()
+            S.ioctl_int(0, S.TIOCSCTTY, 0)
+
+        if req.get("tty"):
+            steps.insert(0, ("controlling-terminal", controlling_terminal))
         try:
             init.run(steps)
         except StepError as e:

@@ -133,6 +133,14 @@ def close_range_cloexec(first: int) -> None:
                 pass  # the listing's own fd, already closed
 
 
+TIOCSCTTY = 0x540E
+
+
+def ioctl_int(fd: int, request: int, arg: int) -> int:
+    return _check(_libc.ioctl(fd, ctypes.c_ulong(request), ctypes.c_long(arg)),
+                  f"ioctl({request:#x})")
+
+
 def pidfd_open(pid: int) -> int:
     return _check(_libc.syscall(_NR["pidfd_open"], pid, 0), "pidfd_open")
 

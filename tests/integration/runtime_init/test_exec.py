@@ -95,3 +95,23 @@ def test_exec_joins_the_container_cgroup(runner, test_cgroup):
     r = exec_capture(c.pid, c.config, ["sh", "-c", "cat /proc/self/cgroup"])
     assert r.stdout.decode().strip().endswith("::/")  # the container's cgroup namespace root
     c.stop()
+
+
+def test_exec_with_tty(container):
+    master, slave = os.openpty()
+    try:
+        code = exec_in_container(container.pid, container.config,
+                                 ["sh", "-c", "[ -t 0 ] && [ -t 1 ] && echo TTY; "
+                                  "cut -d' ' -f7 /proc/self/stat"], tty=True,
+                                 stdin=slave, stdout=slave, stderr=slave)
+        out = os.read(master, 4096).decode()
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert code == 0
+    lines = out.split()
+    assert lines[0] == "TTY"
+    assert lines[1] != "0"  # a controlling terminal
+    with pytest.raises(Exception, match="needs stdin to be a terminal"):
+        exec_in_container(container.pid, container.config, ["true"], tty=True,
+                          stdin=subprocess.DEVNULL)
