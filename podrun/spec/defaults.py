@@ -41,6 +41,7 @@ from podrun.spec.types import (
     Quantity,
     RBDVolumeSource,
     ResourceList,
+    ResourceRequirements,
     ScaleIOVolumeSource,
     Secret,
     SecretVolumeSource,
@@ -146,8 +147,10 @@ def _pod_spec(spec: PodSpec) -> PodSpec:
             containers = tuple(_host_network_ports(c) for c in containers)
         if init is not None:
             init = tuple(_host_network_ports(c) for c in init)
-    # TODO(podrun): pod-level resources defaulting (PodLevelResources: defaultHugePagePodLimits,
-    # defaultPodRequests, defaultPodLimits) needs quantity arithmetic over all containers.
+    pod_resources = spec.resources
+    if pod_resources is not None:
+        # PodLevelResources (beta, on by default): after the container-level defaults above.
+        pod_resources = _pod_level_resources(pod_resources, containers or (), init or ())
 
     # The generated SetObjectDefaults_Pod walk.
     if containers is not None:
@@ -169,6 +172,7 @@ def _pod_spec(spec: PodSpec) -> PodSpec:
         ephemeral_containers=ephemeral,
         volumes=volumes,
         overhead=overhead,
+        resources=pod_resources,
         # SetDefaults_Pod
         enable_service_links=(
             DEFAULT_ENABLE_SERVICE_LINKS
@@ -205,6 +209,112 @@ def _host_network_ports(c: Container) -> Container:
         return c
     ports = tuple(replace(p, host_port=p.container_port) if not p.host_port else p for p in c.ports)
     return replace(c, ports=ports)
+
+
+# -- pod-level resources (defaultHugePagePodLimits, defaultPodRequests, defaultPodLimits) -------
+
+_HUGEPAGES_PREFIX = "hugepages-"
+_QList = dict[str, "_q.Quantity"]
+
+
+def _is_pod_level_resource(name: str) -> bool:
+    return name in ("cpu", "memory") or name.startswith(_HUGEPAGES_PREFIX)
+
+
+def _overcommit_allowed(name: str) -> bool:
+    native = "/" not in name or "kubernetes.io/" in name
+    return native and not name.startswith(_HUGEPAGES_PREFIX)
+
+
+def _parsed(rl: ResourceList | None) -> _QList:
+    return {k: _q.parse_quantity(v) for k, v in (rl or {}).items()}
+
+
+def _add(into: _QList, rl: _QList) -> None:
+    for k, v in rl.items():
+        into[k] = into[k] + v if k in into else v
+
+
+def _max(into: _QList, rl: _QList) -> None:
+    for k, v in rl.items():
+        if k not in into or v > into[k]:
+            into[k] = v
+
+
+def _aggregate(
+    containers: tuple[Container, ...], init: tuple[Container, ...], which: str
+) -> _QList:
+    """component-helpers AggregateContainerRequests/Limits: app containers and sidecars add
+    up; each regular init container counts with the sidecars started before it; the larger
+    of the two wins per resource."""
+    total: _QList = {}
+    for c in containers:
+        _add(total, _parsed(getattr(c.resources, which, None) if c.resources else None))
+    sidecars: _QList = {}
+    init_max: _QList = {}
+    for c in init:
+        own = _parsed(getattr(c.resources, which, None) if c.resources else None)
+        if c.restart_policy == "Always":
+            _add(total, own)
+            _add(sidecars, own)
+            _max(init_max, dict(sidecars))
+        else:
+            tmp = dict(own)
+            _add(tmp, sidecars)
+            _max(init_max, tmp)
+    _max(total, init_max)
+    return total
+
+
+def _has_limit(c: Container, key: str) -> bool:
+    return c.resources is not None and c.resources.limits is not None and key in c.resources.limits
+
+
+def _pod_level_resources(
+    res: ResourceRequirements, containers: tuple[Container, ...], init: tuple[Container, ...]
+) -> ResourceRequirements:
+    try:
+        limits = _parsed(res.limits)
+        requests = _parsed(res.requests)
+        # defaultHugePagePodLimits
+        if limits or requests:
+            for key, value in _aggregate(containers, init, "limits").items():
+                if key.startswith(_HUGEPAGES_PREFIX) and key not in requests:
+                    limits.setdefault(key, value)
+        # defaultPodRequests: only when pod-level limits are set
+        if limits:
+            for key, value in _aggregate(containers, init, "requests").items():
+                if key not in requests and _is_pod_level_resource(key) and _overcommit_allowed(key):
+                    requests[key] = value
+            for key, value in limits.items():
+                if key not in requests and _is_pod_level_resource(key):
+                    requests[key] = value
+        # defaultPodLimits: only when requests but no limits are set at pod level
+        elif any(_is_pod_level_resource(k) for k in requests):
+            everyone = containers + init
+            for key, value in _aggregate(containers, init, "limits").items():
+                if (
+                    _is_pod_level_resource(key)
+                    and _overcommit_allowed(key)
+                    and all(_has_limit(c, key) for c in everyone)
+                ):
+                    limits[key] = value
+    except _q.QuantityError:
+        return res  # validation reports the bad quantity
+    return replace(
+        res,
+        limits=_as_resource_list(limits, res.limits),
+        requests=_as_resource_list(requests, res.requests),
+    )
+
+
+def _as_resource_list(values: _QList, original: ResourceList | None) -> ResourceList | None:
+    if not values:
+        return original
+    out = {k: Quantity(str(v)) for k, v in values.items()}
+    if original is not None and out == dict(original.items()):
+        return original
+    return FrozenMap(out)
 
 
 # -- containers ----------------------------------------------------------------------------

@@ -308,3 +308,55 @@ def test_defaults_return_new_objects() -> None:
     before = to_dict(pod)
     apply_defaults(pod)
     assert to_dict(pod) == before
+
+
+class TestPodLevelResources:
+    """defaultHugePagePodLimits / defaultPodRequests / defaultPodLimits (PodLevelResources)."""
+
+    def spec(self, pod_res: dict[str, Any], containers: list[dict[str, Any]],
+             init: list[dict[str, Any]] | None = None) -> dict[str, Any]:  # fmt: skip
+        doc: dict[str, Any] = {"spec": {"resources": pod_res, "containers": [
+            {"image": "x:1", "resources": r} for r in containers]}}  # fmt: skip
+        if init is not None:
+            doc["spec"]["initContainers"] = [{"image": "x:1", **i} for i in init]
+        return defaulted(doc)["spec"]["resources"]
+
+    def test_untouched_without_pod_resources(self) -> None:
+        doc = {"spec": {"containers": [{"image": "x:1", "resources": {"requests": {"cpu": "1"}}}]}}
+        assert "resources" not in defaulted(doc)["spec"]
+
+    def test_requests_from_containers_when_pod_limits_set(self) -> None:
+        got = self.spec({"limits": {"cpu": "2", "memory": "1Gi"}},
+                        [{"requests": {"cpu": "100m"}}, {"requests": {"cpu": "200m", "memory": "100Mi"}}])  # fmt: skip
+        assert got == {"limits": {"cpu": "2", "memory": "1Gi"}, "requests": {"cpu": "300m", "memory": "100Mi"}}
+
+    def test_requests_from_pod_limits_when_containers_have_none(self) -> None:
+        got = self.spec({"limits": {"cpu": "2"}}, [{}])
+        assert got == {"limits": {"cpu": "2"}, "requests": {"cpu": "2"}}
+
+    def test_init_containers_and_sidecars(self) -> None:
+        got = self.spec(
+            {"limits": {"cpu": "4"}},
+            [{"requests": {"cpu": "1"}}],
+            [{"restartPolicy": "Always", "resources": {"requests": {"cpu": "500m"}}},
+             {"resources": {"requests": {"cpu": "3"}}}],
+        )  # fmt: skip
+        # max(1 + 0.5 sidecar, 3 + 0.5 sidecar) = 3.5
+        assert got["requests"] == {"cpu": "3500m"}
+
+    def test_limits_from_containers_when_all_have_them(self) -> None:
+        got = self.spec({"requests": {"cpu": "1"}},
+                        [{"limits": {"cpu": "1", "memory": "1Gi"}}, {"limits": {"cpu": "500m"}}])  # fmt: skip
+        # memory: not every container has a limit, so no pod-level memory limit
+        assert got["limits"] == {"cpu": "1500m"}
+        assert got["requests"] == {"cpu": "1"}
+
+    def test_hugepages_limits_aggregate(self) -> None:
+        got = self.spec({"limits": {"cpu": "1"}},
+                        [{"limits": {"hugepages-2Mi": "4Mi"}}, {"limits": {"hugepages-2Mi": "2Mi"}}])  # fmt: skip
+        assert got["limits"] == {"cpu": "1", "hugepages-2Mi": "6Mi"}
+        assert got["requests"]["hugepages-2Mi"] == "6Mi"
+
+    def test_bad_quantity_leaves_it_to_validation(self) -> None:
+        got = self.spec({"limits": {"cpu": "lots"}}, [{"requests": {"cpu": "1"}}])
+        assert got == {"limits": {"cpu": "lots"}}
