@@ -13,7 +13,7 @@ __all__ = [
     "DNS1123_LABEL_MAX", "DNS1123_SUBDOMAIN_MAX", "LABEL_VALUE_MAX", "TOTAL_ANNOTATION_SIZE_LIMIT",
     "SYSCTL_MAX_LENGTH", "SYSCTL_REGEX",
     "max_len_error", "regex_error", "empty_error", "inclusive_range_error",
-    "is_dns1123_label", "is_dns1123_subdomain", "is_dns1035_label", "is_qualified_name",
+    "is_dns1123_label", "is_dns1123_subdomain", "is_dns1123_subdomain_with_underscore", "is_dns1035_label", "is_qualified_name",
     "is_valid_label_value", "is_prefixed_label_key", "is_valid_port_name", "is_valid_port_num",
     "is_in_range", "is_valid_user_id", "is_valid_group_id", "is_env_var_name",
     "is_relaxed_env_var_name", "is_c_identifier", "is_config_map_key", "is_http_header_name",
@@ -50,6 +50,11 @@ def inclusive_range_error(lo: int, hi: int) -> str:
     return f"must be between {lo} and {hi}, inclusive"
 
 
+def _len(value: str) -> int:
+    # Go's len() counts bytes
+    return len(value.encode("utf-8", "surrogatepass"))
+
+
 def _full(fmt: str) -> re.Pattern[str]:
     # Go's regexp '$' matches only at the very end; Python's needs \Z for that.
     return re.compile("^(?:" + fmt + r")\Z")
@@ -77,7 +82,7 @@ _dns1035_label_re = _full(_DNS1035_LABEL_FMT)
 
 def is_dns1123_label(value: str) -> list[str]:
     errs: list[str] = []
-    if len(value) > DNS1123_LABEL_MAX:
+    if _len(value) > DNS1123_LABEL_MAX:
         errs.append(max_len_error(DNS1123_LABEL_MAX))
     if not _dns1123_label_re.match(value):
         if _dns1123_subdomain_re.match(value):
@@ -89,10 +94,28 @@ def is_dns1123_label(value: str) -> list[str]:
 
 def is_dns1123_subdomain(value: str) -> list[str]:
     errs: list[str] = []
-    if len(value) > DNS1123_SUBDOMAIN_MAX:
+    if _len(value) > DNS1123_SUBDOMAIN_MAX:
         errs.append(max_len_error(DNS1123_SUBDOMAIN_MAX))
     if not _dns1123_subdomain_re.match(value):
         errs.append(regex_error(_DNS1123_SUBDOMAIN_MSG, _DNS1123_SUBDOMAIN_FMT, "example.com"))
+    return errs
+
+
+_DNS1123_LABEL_US_FMT = "_?[a-z0-9]([-_a-z0-9]*[a-z0-9])?"
+_DNS1123_SUBDOMAIN_US_FMT = _DNS1123_LABEL_US_FMT + "(\\." + _DNS1123_LABEL_US_FMT + ")*"
+_DNS1123_SUBDOMAIN_US_MSG = (
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '_', '-' "
+    "or '.', and must start and end with an alphanumeric character"
+)
+_dns1123_subdomain_us_re = _full(_DNS1123_SUBDOMAIN_US_FMT)
+
+
+def is_dns1123_subdomain_with_underscore(value: str) -> list[str]:
+    errs: list[str] = []
+    if _len(value) > DNS1123_SUBDOMAIN_MAX:
+        errs.append(max_len_error(DNS1123_SUBDOMAIN_MAX))
+    if not _dns1123_subdomain_us_re.match(value):
+        errs.append(regex_error(_DNS1123_SUBDOMAIN_US_MSG, _DNS1123_SUBDOMAIN_US_FMT, "example.com"))
     return errs
 
 
@@ -103,11 +126,6 @@ def is_dns1035_label(value: str) -> list[str]:
     if not _dns1035_label_re.match(value):
         errs.append(regex_error(_DNS1035_LABEL_MSG, _DNS1035_LABEL_FMT, "my-name", "abc-123"))
     return errs
-
-
-def _len(value: str) -> int:
-    # Go's len() counts bytes
-    return len(value.encode("utf-8", "surrogatepass"))
 
 
 # ValidateNameFunc flavours used by ObjectMeta: (name, prefix) -> messages
@@ -163,7 +181,7 @@ def is_qualified_name(value: str) -> list[str]:
         ]
     if not name:
         errs.append("name part " + empty_error())
-    elif len(name) > LABEL_KEY_NAME_MAX:
+    elif _len(name) > LABEL_KEY_NAME_MAX:
         errs.append("name part " + max_len_error(LABEL_KEY_NAME_MAX))
     if not _label_key_re.match(name):
         errs.append(
@@ -191,7 +209,7 @@ _label_value_re = _full(_LABEL_VALUE_FMT)
 
 def is_valid_label_value(value: str) -> list[str]:
     errs: list[str] = []
-    if len(value) > LABEL_VALUE_MAX:
+    if _len(value) > LABEL_VALUE_MAX:
         errs.append(max_len_error(LABEL_VALUE_MAX))
     if not _label_value_re.match(value):
         errs.append(regex_error(_LABEL_VALUE_MSG, _LABEL_VALUE_FMT, "MyValue", "my_value", "12345"))
@@ -205,7 +223,7 @@ _one_letter_re = re.compile("[a-z]")
 def is_valid_port_name(port: str) -> list[str]:
     """IANA_SVC_NAME: at most 15 chars of [-a-z0-9], a letter, no '--', no edge '-'."""
     errs: list[str] = []
-    if len(port) > 15:
+    if _len(port) > 15:
         errs.append(max_len_error(15))
     if not _port_name_charset_re.match(port):
         errs.append("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)")
@@ -307,7 +325,7 @@ _config_key_re = _full(_CONFIG_KEY_FMT)
 
 def is_config_map_key(value: str) -> list[str]:
     errs: list[str] = []
-    if len(value) > DNS1123_SUBDOMAIN_MAX:
+    if _len(value) > DNS1123_SUBDOMAIN_MAX:
         errs.append(max_len_error(DNS1123_SUBDOMAIN_MAX))
     if not _config_key_re.match(value):
         errs.append(
@@ -400,7 +418,7 @@ _sysctl_re = _full(_SYSCTL_SLASH_FMT)
 
 
 def is_valid_sysctl_name(name: str) -> bool:
-    return len(name) <= SYSCTL_MAX_LENGTH and bool(_sysctl_re.match(name))
+    return _len(name) <= SYSCTL_MAX_LENGTH and bool(_sysctl_re.match(name))
 
 
 def is_valid_path_segment_name(name: str) -> list[str]:

@@ -1453,7 +1453,6 @@ def _security_context(e: _Errs, sc: SecurityContext | None, path: str, host_user
                 if cap == "CAP_SYS_ADMIN":
                     e.invalid(path, _struct(sc), "cannot set `allowPrivilegeEscalation` to false and `capabilities.Add` CAP_SYS_ADMIN")
     _app_armor(e, sc.app_armor_profile, f"{path}.appArmorProfile")
-    _se_linux(e, sc.se_linux_options, f"{path}.seLinuxOptions")
 
 
 def _seccomp(e: _Errs, sp: SeccompProfile | None, path: str) -> None:
@@ -1478,34 +1477,28 @@ def _app_armor(e: _Errs, ap: AppArmorProfile | None, path: str) -> None:
     if ap is None:
         return
     t = _s(ap.type)
-    valid = ["Localhost", "RuntimeDefault", "Unconfined"]
-    if not t:
-        e.required(f"{path}.type", "type is required when appArmorProfile is set")
-    elif t not in valid:
-        e.not_supported(f"{path}.type", t, valid)
+    lp = ap.localhost_profile
     if t == "Localhost":
-        lp = ap.localhost_profile
         if lp is None:
             e.required(f"{path}.localhostProfile", "must be set when AppArmor type is Localhost")
-        elif not lp.strip():
-            e.invalid(f"{path}.localhostProfile", lp, "must be non-empty and not contain only whitespace")
-        elif len(lp) > 4095:
-            e.invalid(f"{path}.localhostProfile", lp, "must be no more than 4095 characters")
-    elif ap.localhost_profile is not None:
-        e.invalid(f"{path}.localhostProfile", ap.localhost_profile, "can only be set when AppArmor type is Localhost")
-
-
-def _se_linux(e: _Errs, opts: object, path: str) -> None:
-    if opts is None:
-        return
-    level = _s(getattr(opts, "level", None))
-    # SELinux MLS/MCS level: sensitivity[:category[,category]] (a loose version of the upstream rule)
-    if level and not re.fullmatch(r"s[0-9]+(-s[0-9]+)?(:c[0-9]+([.,]c[0-9]+)*)?", level):
-        e.invalid(f"{path}.level", level, "must be a valid SELinux level")
+        else:
+            if lp.strip() != lp:
+                e.invalid(f"{path}.localhostProfile", lp, "must not be padded with whitespace")
+            elif lp == "":
+                e.required(f"{path}.localhostProfile", "must be set when AppArmor type is Localhost")
+            if len(lp.encode("utf-8", "surrogatepass")) > 4095:
+                e.too_long(f"{path}.localhostProfile", 4095)
+    elif t in ("RuntimeDefault", "Unconfined"):
+        if lp is not None:
+            e.invalid(f"{path}.localhostProfile", lp, "can only be set when AppArmor type is Localhost")
+    elif not t:
+        e.required(f"{path}.type", "type is required when appArmorProfile is set")
+    else:
+        e.not_supported(f"{path}.type", t, ["Localhost", "RuntimeDefault", "Unconfined"])
 
 
 _SYSCTL_NET = re.compile(r"^net[./]")
-_SYSCTL_IPC = re.compile(r"^(kernel[./](shm|msg|sem)|fs[./]mqueue[./])")
+_SYSCTL_IPC = re.compile(r"^(kernel[./]shm|kernel[./]msg|kernel[./]sem\Z|fs[./]mqueue[./])")
 
 
 def _pod_security_context(e: _Errs, spec: PodSpec, path: str) -> None:
@@ -1542,7 +1535,6 @@ def _pod_security_context(e: _Errs, spec: PodSpec, path: str) -> None:
         e.not_supported(f"{path}.fsGroupChangePolicy", sc.fs_group_change_policy, ["Always", "OnRootMismatch"])
     _seccomp(e, sc.seccomp_profile, f"{path}.seccompProfile")
     _app_armor(e, sc.app_armor_profile, f"{path}.appArmorProfile")
-    _se_linux(e, sc.se_linux_options, f"{path}.seLinuxOptions")
     if sc.supplemental_groups_policy is not None and sc.supplemental_groups_policy not in ("Merge", "Strict"):
         e.not_supported(f"{path}.supplementalGroupsPolicy", sc.supplemental_groups_policy, ["Merge", "Strict"])
     if sc.se_linux_change_policy is not None and sc.se_linux_change_policy not in ("MountOption", "Recursive"):
@@ -1576,11 +1568,12 @@ def _dns_config(e: _Errs, cfg: PodDNSConfig | None, policy: str | None, path: st
     for i, s in enumerate(searches):
         if s == ".":
             continue
+        # RelaxedDNSSearchValidation (on by default): "." and underscores are allowed
         s = s[:-1] if s.endswith(".") else s
-        e.each(f"{path}.searches[{i}]", s, names.is_dns1123_subdomain(s))
+        e.each(f"{path}.searches[{i}]", s, names.is_dns1123_subdomain_with_underscore(s))
     for i, opt in enumerate(_seq(cfg.options)):
         if not _s(getattr(opt, "name", None)):
-            e.required(f"{path}.options[{i}]", "Option.Name must not be empty")
+            e.required(f"{path}.options[{i}]", "must not be empty")
 
 
 def _host_aliases(e: _Errs, aliases: Sequence[HostAlias] | None, path: str) -> None:

@@ -378,10 +378,14 @@ CASES: list[tuple[str, Mutate, set[tuple[str, str]]]] = [
        'Invalid value: []string{"1.1.1.1", "1.0.0.1", "8.8.8.8", "8.8.4.4"}: must not have more than 3 nameservers')}),
     ("dns-bad-nameserver", sets(dnsConfig={"nameservers": ["1.2.3"]}),
      {("spec.dnsConfig.nameservers[0]", f'Invalid value: "1.2.3": {IP}')}),
-    ("dns-bad-search", sets(dnsConfig={"searches": ["Bad.Domain"]}),
-     {("spec.dnsConfig.searches[0]", f'Invalid value: "Bad.Domain": {SUBDOMAIN}')}),
+    ("dns-bad-search", sets(dnsConfig={"searches": ["Bad.Domain", "_srv.example.com", "."]}),
+     {("spec.dnsConfig.searches[0]",
+       "Invalid value: \"Bad.Domain\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
+       "characters, '_', '-' or '.', and must start and end with an alphanumeric character (e.g. "
+       "'example.com', regex used for validation is "
+       "'_?[a-z0-9]([-_a-z0-9]*[a-z0-9])?(\\._?[a-z0-9]([-_a-z0-9]*[a-z0-9])?)*')")}),
     ("dns-option-name", sets(dnsConfig={"options": [{"value": "2"}]}),
-     {("spec.dnsConfig.options[0]", "Required value: Option.Name must not be empty")}),
+     {("spec.dnsConfig.options[0]", "Required value: must not be empty")}),
     ("host-alias-ip", sets(hostAliases=[{"ip": "999.1.1.1", "hostnames": ["a"]}]),
      {("spec.hostAliases[0].ip", f'Invalid value: "999.1.1.1": {IP}')}),
     ("host-alias-hostname", sets(hostAliases=[{"ip": "10.0.0.1", "hostnames": ["Foo_Bar"]}]),
