@@ -45,6 +45,10 @@ WANTED_CONTROLLERS = ("cpu", "memory", "pids")
 SANDBOX = "sandbox"
 DAEMON_LEAF = "daemon"
 DELEGATED_PODS = "pods"
+# Written when possible, never reported: the kubelet itself skips swap settings silently
+# when the swap controller is missing (configureContainerSwapResources), and memory.max
+# already carries the memory story.
+QUIET_FILES = frozenset({"memory.swap.max"})
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,250}$")
 
 
@@ -407,7 +411,7 @@ class CgroupManager:
         for name, val in values.items():
             controller = controller_of(name)
             if controller not in have:
-                if not is_unrestricted(name, val):
+                if not is_unrestricted(name, val) and name not in QUIET_FILES:
                     out.append(NotEnforced(name, val, path, self._reason_missing(controller, path)))
                 continue
             try:
@@ -416,6 +420,8 @@ class CgroupManager:
                 if is_unrestricted(name, val):
                     continue
                 if e.errno == errno.ENOENT:
+                    if name in QUIET_FILES:
+                        continue
                     reason = f"the kernel does not offer {name} in {path}"
                 else:
                     reason = f"writing {val!r} to {path / name} failed: {os.strerror(e.errno or 0)}"
