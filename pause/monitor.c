@@ -16,6 +16,7 @@
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -51,6 +52,8 @@ static int clients[MAX_CLIENTS];
 static struct container *ctab[MAX_CONTAINERS];
 static char *reqbuf;
 static char oom_default[16] = "";   /* the launcher's oom_score_adj, what containers inherit */
+static struct rlimit nofile_default;  /* the launcher's RLIMIT_NOFILE, what containers inherit */
+static int nofile_saved;
 
 /* ---- requests and replies ------------------------------------------------------------ */
 
@@ -352,6 +355,8 @@ static void child(struct spawn *sp)
 	signal(SIGPIPE, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
 	setsid();
+	if (nofile_saved)
+		setrlimit(RLIMIT_NOFILE, &nofile_default);
 	/* Without a PID namespace of its own (hostPID pods) the kernel would not kill the
 	 * container with pause; this does, for the container's first process. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -389,7 +394,7 @@ static void handle_create(struct req *q, struct reply *r)
 {
 	const char *id = req_get(q, "id"), *log = req_get(q, "log"), *cwd = req_get(q, "cwd");
 	const char *stdin_mode = req_get(q, "stdin"), *f;
-	char **argv = NULL, **envp = NULL, dir[ID_MAX + 16], path[ID_MAX + 32];
+	char **argv = NULL, **envp = NULL, dir[ID_MAX + 16] = "", path[ID_MAX + 32];
 	int flags = SIGCHLD, slot = -1, i, outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
 	int inp[2] = { -1, -1 }, ep[2] = { -1, -1 }, devnull = -1, log_fd = -1, pidfd = -1;
 	int report[2];
@@ -548,6 +553,8 @@ static void handle_create(struct req *q, struct reply *r)
 		r->fds[r->nfds++] = pidfd;
 	}
 out:
+	if (c && dir[0])
+		rmdir(dir);     /* only if empty: a failed create leaves nothing behind */
 	if (c) {
 		if (c->log_path)
 			free(c->log_path);
@@ -1027,6 +1034,14 @@ void monitor_run(const struct monitor_opts *o, pid_t host_pid, int ready_fd)
 		close(fd);
 	} else if (o->oom_score_adj) {
 		fail_start(ready_fd, "open", "/proc/self/oom_score_adj");
+	}
+	/* Up to 250 containers hold 3-4 fds each: more than the usual 1024. */
+	if (getrlimit(RLIMIT_NOFILE, &nofile_default) == 0) {
+		struct rlimit more = nofile_default;
+		nofile_saved = 1;
+		if (more.rlim_cur < 65536)
+			more.rlim_cur = more.rlim_max < 65536 ? more.rlim_max : 65536;
+		setrlimit(RLIMIT_NOFILE, &more);
 	}
 	if (o->hostname && sethostname(o->hostname, strlen(o->hostname)) < 0)
 		fail_start(ready_fd, "sethostname", o->hostname);

@@ -531,3 +531,26 @@ def test_bad_requests_get_errors_and_pause_keeps_serving(start_pod, workdir):
         with ThreadPoolExecutor(8) as pool:
             assert all(pool.map(lambda _: c.ping() and c.list() == [], range(200)))
     assert c.ping()
+
+
+def test_nofile_limit_of_containers_is_the_launchers(start_pod, workdir):
+    import resource
+
+    saved = resource.getrlimit(resource.RLIMIT_NOFILE)
+    soft, hard = 1000, saved[1]
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    try:
+        h = start_pod()
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, saved)
+    a = h.client().create("a", [BUSYBOX, "sleep", "100"])
+
+    def limit(pid: int) -> str:
+        with open(f"/proc/{pid}/limits") as f:
+            return next(line for line in f if line.startswith("Max open files")).split()[3]
+    assert limit(a.pid) == str(soft)
+    assert int(limit(h.pid)) >= min(hard, 65536)
+    # a failed create leaves no container directory behind
+    with pytest.raises(HostError):
+        h.client().create("failed", ["nosuch"])
+    assert not (h.run_dir / "containers" / "failed").exists()
