@@ -89,9 +89,11 @@ class Runner:
         return config
 
     def _spawn(self, config: dict[str, Any], stdout: Any, stderr: Any,
-               host_net: bool = False) -> tuple[subprocess.Popen[bytes], socket.socket]:
+               host_net: bool = False, mount_ns: bool = False
+               ) -> tuple[subprocess.Popen[bytes], socket.socket]:
         ours, theirs = socket.socketpair()
-        cmd = [sys.executable, str(HARNESS), *(["--host-net"] if host_net else []), "--",
+        flags = ["--host-net"] * host_net + ["--mount-ns"] * mount_ns
+        cmd = [sys.executable, str(HARNESS), *flags, "--",
                sys.executable, "-I", "-S", str(INIT), f"--sync-fd={theirs.fileno()}"]
         p = subprocess.Popen(cmd, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
                              stdout=stdout, stderr=stderr)
@@ -100,9 +102,9 @@ class Runner:
         return p, ours
 
     def run(self, args: list[str], *, timeout: float = 20, host_net: bool = False,
-            **kw: Any) -> Result:
+            mount_ns: bool = False, **kw: Any) -> Result:
         config = self.config(args, **kw)
-        p, sock = self._spawn(config, subprocess.PIPE, subprocess.PIPE, host_net)
+        p, sock = self._spawn(config, subprocess.PIPE, subprocess.PIPE, host_net, mount_ns)
         try:
             out, err = p.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:

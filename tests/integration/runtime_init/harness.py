@@ -1,6 +1,6 @@
 """Stands in for pause in tests: new PID (+net, ipc, uts) namespaces, then fork + exec argv.
 
-    python harness.py [--host-net] -- CMD ...
+    python harness.py [--host-net] [--mount-ns] -- CMD ...
 
 Like `unshare --fork --pid --net --ipc --uts --kill-child`: the child is PID 1 of the new
 PID namespace; the harness exits with the child's status (128+signal when killed) and
@@ -24,6 +24,8 @@ def main(argv: list[str]) -> int:
     i = argv.index("--")
     if "--host-net" in argv[:i]:
         flags &= ~S.CLONE_NEWNET
+    if "--mount-ns" in argv[:i]:  # exactly like pause: CLONE_NEWPID|CLONE_NEWNS
+        flags |= S.CLONE_NEWNS
     cmd = argv[i + 1:]
     S.unshare(flags)
     pid = os.fork()

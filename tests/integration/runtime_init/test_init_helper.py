@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -231,3 +232,22 @@ def test_terminal_is_refused(runner):
     r = runner.run(["true"], terminal=True)
     assert r.returncode == 128
     assert r.sync_error["step"] == "check-config"
+
+
+def test_started_like_pause_in_a_fresh_mount_namespace(runner):
+    # pause clones with CLONE_NEWPID|CLONE_NEWNS; the host's mounts may be shared there.
+    r = runner.run(["sh", "-c", "cat /proc/1/cmdline; echo; grep -c . /proc/mounts"],
+                   mount_ns=True)
+    assert r.returncode == 0, r
+    assert r.stdout.startswith("sh")
+
+
+def test_stopped_container_leaves_no_process(runner):
+    c = runner.start(["sh", "-c", "sleep 3600 & sleep 3600"])
+    deadline = time.monotonic() + 5
+    while not (kids := Path(f"/proc/{c.pid}/task/{c.pid}/children").read_text().split()):
+        assert time.monotonic() < deadline, "sh started no children"
+        time.sleep(0.01)
+    c.stop()
+    for pid in [c.pid, *kids]:
+        assert not Path(f"/proc/{pid}").exists()
