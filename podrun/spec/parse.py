@@ -311,12 +311,25 @@ class _WithDuplicates:
 
 def _json_documents(text: str) -> list[tuple[int, Any, str | None]] | None:
     """A JSON stream (one or more concatenated values), or None if it is not JSON."""
-    dec = json.JSONDecoder()
+    duplicates: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj: dict[str, Any] = {}
+        for k, v in items:
+            if k in obj:
+                duplicates.append(f"duplicate field {quote(k)}")
+            obj[k] = v
+        return obj
+
+    dec = json.JSONDecoder(object_pairs_hook=pairs)
     out: list[tuple[int, Any, str | None]] = []
     pos = 0
     try:
         while pos < len(text):
+            duplicates.clear()
             value, end = dec.raw_decode(text, pos)
+            if duplicates:
+                value = _WithDuplicates(value, list(duplicates))
             out.append((len(out), value, None))
             pos = end
             while pos < len(text) and text[pos] in " \t\r\n":

@@ -432,3 +432,12 @@ def test_duplicate_keys_in_fallback_path() -> None:
     text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: !!str 1, a: '2'}\n"
     [rec] = load_text(text, field_validation="Warn")
     assert [str(w) for w in rec.warnings] == ['line 4: key "a" already set in map']
+
+
+def test_json_duplicate_fields_follow_the_mode() -> None:
+    text = '{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "name": "d"}}'
+    [rec] = load_text(text)
+    assert rec.errors == [FieldError("", 'duplicate field "name"')]
+    [rec] = load_text(text, field_validation="Ignore")
+    assert rec.ok and isinstance(rec.obj, ConfigMap) and rec.obj.metadata is not None
+    assert rec.obj.metadata.name == "d"
