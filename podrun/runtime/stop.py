@@ -158,6 +158,9 @@ def stop_container(
        (cgroup.kill; without a cgroup, the init alone) and wait for the init to go.
     3. Once the init is gone, kill whatever else is left in the cgroup (orphans of a
        shared PID namespace), unless kill_remaining is False.
+
+    `clock` measures the grace and elapsed time; the waits themselves are real (poll on
+    the pidfd), so pass a real clock.
     """
     sig = signal_number(stop_signal)
     start = clock.monotonic()
