@@ -220,9 +220,16 @@ class Extractor:
         os.close(self.root_fd)
 
     def _drop_cache(self) -> None:
+        """Only at entry boundaries: callers may hold fds from the cache within an entry."""
         for fd in self._fd_cache.values():
             os.close(fd)
         self._fd_cache.clear()
+
+    def _forget_subtree(self, path: str) -> None:
+        """A directory was removed: its fds (and its descendants') go; its parent stays."""
+        prefix = path + "/"
+        for key in [k for k in self._fd_cache if k == path or k.startswith(prefix)]:
+            os.close(self._fd_cache.pop(key))
 
     def _err(self, entry: str, reason: str) -> UnsafeLayer:
         return UnsafeLayer(self.layer, entry, reason)
@@ -240,8 +247,6 @@ class Extractor:
         fd = self._fd_cache.get(key)
         if fd is not None:
             return fd
-        if len(self._fd_cache) > 256:
-            self._drop_cache()
         cur = self.root_fd
         walked: list[str] = []
         for comp in parts[:-1]:
@@ -283,7 +288,7 @@ class Extractor:
         if stat.S_ISDIR(st.st_mode):
             if keep_dir:
                 return False
-            self._drop_cache()
+            self._forget_subtree(path)
             shutil.rmtree(base, dir_fd=pfd)
             prefix = path + "/"
             self.files = {f for f in self.files if not f.startswith(prefix)}
@@ -339,6 +344,8 @@ class Extractor:
     # --- entries ----------------------------------------------------------------------
 
     def add(self, ti: tarfile.TarInfo, tf: tarfile.TarFile) -> None:
+        if len(self._fd_cache) > 256:
+            self._drop_cache()
         self.entries += 1
         if self.entries > self.opts.max_entries:
             raise LayerLimitExceeded(self.layer, ti.name, "layer has more than "
@@ -427,8 +434,10 @@ class Extractor:
         st = os.stat(tparts[-1], dir_fd=tpfd, follow_symlinks=False)
         if not stat.S_ISREG(st.st_mode):
             raise self._err(ti.name, f"hard link target {ti.linkname!r} is not a regular file")
-        pfd = self._parent_fd(path.split("/"), ti.name)  # the cache may have been refreshed
         self._remove_existing(pfd, base, path, keep_dir=False)
+        if target not in self.files:  # it was inside the directory this entry replaced
+            raise self._err(ti.name, f"hard link target {ti.linkname!r} was removed by "
+                            "this entry")
         tpfd = self._parent_fd(tparts, ti.name)
         os.link(tparts[-1], base, src_dir_fd=tpfd, dst_dir_fd=pfd, follow_symlinks=False)
         self.files.add(path)

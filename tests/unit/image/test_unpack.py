@@ -245,3 +245,17 @@ def test_gzip_bomb_is_bounded(box: Box) -> None:
     assert len(blob) < 1 << 20
     with pytest.raises(LayerLimitExceeded):
         box.unpack(blob, options=UnpackOptions(max_bytes=1 << 20))
+
+
+def test_replacing_nested_dirs_keeps_parent_fds_valid(box: Box) -> None:
+    # a nested dir replaced by a symlink, a file and a hard link: the parent's cached fd
+    # must stay valid (it used to be closed with the whole cache)
+    box.unpack(tar_bytes([d("p"), d("p/q"), f("p/q/x"), sym("p/q", "elsewhere"),
+                          d("p/r"), f("p/r/y"), f("p/r", b"file"), f("p/t", b"t"),
+                          d("p/s"), hl("p/s", "p/t")]))
+    assert os.readlink(box.fs / "p/q") == "elsewhere"
+    assert (box.fs / "p/r").read_bytes() == b"file"
+    assert (box.fs / "p/s").stat().st_ino == (box.fs / "p/t").stat().st_ino
+    with pytest.raises(UnsafeLayer, match="was removed by this entry"):
+        box.unpack(tar_bytes([d("k"), f("k/t"), hl("k", "k/t")]))
+    assert box.outside() == UNTOUCHED
