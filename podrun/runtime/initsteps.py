@@ -74,6 +74,17 @@ def _strerror(e: OSError) -> str:
 
 # ---- the container setup ----------------------------------------------------------------
 
+def preload(config: dict[str, Any]) -> None:
+    """Import now what later steps need: after pivot_root/chroot this package, the stdlib
+    and libseccomp are out of reach (imports are cached in sys.modules)."""
+    if (config.get("process") or {}).get("rlimits"):
+        import resource  # noqa: F401
+    if (config.get("linux") or {}).get("seccomp") and not (
+            config.get("podrun") or {}).get("seccompBpf"):
+        from podrun.runtime import seccomp
+        seccomp._lib()
+
+
 class Init:
     def __init__(self, config: dict[str, Any], sync_fd: int | None) -> None:
         self.config = config
@@ -94,11 +105,8 @@ class Init:
         self.nnp = bool(self.process.get("noNewPrivileges"))
         self.exe = ""
         self.env: dict[str, str] = {}
-        # Import now: after pivot_root this package's files are out of reach.
         self.seccomp_filter: Any = None
-        if self.process.get("rlimits"):
-            import resource
-            self.resource_module = resource
+        preload(config)
 
     # Order matters; each entry is (step name, method). Why-comments are on the methods.
     def steps(self) -> list[tuple[str, object]]:
@@ -465,7 +473,7 @@ class Init:
     def rlimits(self) -> None:
         limits = self.process.get("rlimits")
         if limits:
-            resource = self.resource_module
+            import resource  # preloaded
             for r in limits:
                 resource.setrlimit(getattr(resource, r["type"]), (r["soft"], r["hard"]))
 
@@ -683,6 +691,7 @@ def exec_main(argv: list[str]) -> int:
         req = _read_config(sync_fd, None)
         pid = int(req["pid"])
         config = req["config"]
+        preload(config)
         S.close_range_cloexec(3)
         step = "namespaces"
         fds = []

@@ -115,3 +115,12 @@ def test_exec_with_tty(container):
     with pytest.raises(Exception, match="needs stdin to be a terminal"):
         exec_in_container(container.pid, container.config, ["true"], tty=True,
                           stdin=subprocess.DEVNULL)
+
+
+def test_exec_compiles_seccomp_and_sets_rlimits(runner):
+    # No precompiled BPF: libseccomp must be loaded before the helper chroots.
+    c = runner.start(["sleep", "3600"], precompile_seccomp=False,
+                     rlimits={"NOFILE": (500, 600)})
+    r = exec_capture(c.pid, c.config, ["sh", "-c", "ulimit -n; grep Seccomp: /proc/self/status"])
+    assert r.stdout.decode().split() == ["500", "Seccomp:", "2"], r
+    c.stop()
