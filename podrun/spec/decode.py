@@ -86,7 +86,7 @@ def quote(s: str, limit: int = 200) -> str:
     return json.dumps(s, ensure_ascii=False)
 
 
-def _describe(value: object) -> str:
+def describe(value: object) -> str:
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, int | float):
@@ -122,11 +122,11 @@ def _scalar_text(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return _number_text(value)
-    return _describe(value)
+    return describe(value)
 
 
 def _given(ctx: _Ctx, path: str, value: object, wanted: str) -> _Fail:
-    return ctx.fail(path, f"{_describe(value)} given where {wanted} is required")
+    return ctx.fail(path, f"{describe(value)} given where {wanted} is required")
 
 
 def _map_key(key: object) -> str | None:
@@ -244,7 +244,7 @@ def _freeze_json(value: Any, path: str, ctx: _Ctx, depth: int) -> Any:
         for k, v in value.items():
             key = _map_key(k)
             if key is None:
-                return ctx.fail(path, f"{_describe(k)} given where a string key is required")
+                return ctx.fail(path, f"{describe(k)} given where a string key is required")
             out = _freeze_json(v, f"{path}[{key}]", ctx, depth + 1)
             if out is FAIL:
                 return FAIL
@@ -272,7 +272,7 @@ def _map_decoder(elem: _Decoder, zero: object, what: str) -> _Decoder:
         for k, v in value.items():
             key = _map_key(k)
             if key is None:
-                ctx.fail(path, f"{_describe(k)} given where a string key is required")
+                ctx.fail(path, f"{describe(k)} given where a string key is required")
                 continue
             sub = f"{path}[{key}]"
             if v is None:
@@ -324,7 +324,7 @@ def _model_decoder(cls: type[Any]) -> _Decoder:
         for k, v in value.items():
             key = _map_key(k)
             if key is None:
-                ctx.unknown.append(FieldError(_join(path, _describe(k)), "unknown field"))
+                ctx.unknown.append(FieldError(_join(path, describe(k)), "unknown field"))
                 continue
             entry = table.get(key)
             sub = _join(path, key)

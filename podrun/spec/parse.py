@@ -16,7 +16,7 @@ from typing import Any, Literal
 import yaml
 
 from podrun.errors import FieldError, UnsupportedKind
-from podrun.spec.decode import _describe, decode, quote
+from podrun.spec.decode import decode, describe, quote
 from podrun.spec.defaults import (
     apply_configmap_defaults,
     apply_defaults,
@@ -405,7 +405,7 @@ def _load_document(
     for d in duplicates:
         _unknown(rec, FieldError("", d), mode)
     if not isinstance(data, Mapping):
-        rec.errors.append(FieldError("", f"{_describe(data)} given where an object is required"))
+        rec.errors.append(FieldError("", f"{describe(data)} given where an object is required"))
         return [rec]
 
     kind = data.get("kind")
@@ -454,7 +454,7 @@ def _type_field(rec: Loaded, name: str, value: object) -> bool:
         rec.errors.append(FieldError(name, "Required value"))
         return False
     if not isinstance(value, str):
-        rec.errors.append(FieldError(name, f"{_describe(value)} given where a string is required"))
+        rec.errors.append(FieldError(name, f"{describe(value)} given where a string is required"))
         return False
     return True
 
@@ -466,7 +466,7 @@ def _load_list(
     if items is None:
         return []
     if not isinstance(items, list):
-        rec.errors.append(FieldError("items", f"{_describe(items)} given where a list is required"))
+        rec.errors.append(FieldError("items", f"{describe(items)} given where a list is required"))
         return [rec]
     default_kind = LIST_KINDS[rec.kind]
     out: list[Loaded] = []
