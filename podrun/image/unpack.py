@@ -490,6 +490,8 @@ class Extractor:
         """Directory modes and mtimes, deepest first, once nothing more is written in them."""
         self._drop_cache()
         for path in sorted(self.dirs, key=lambda p: p.count("/"), reverse=True):
+            if len(self._fd_cache) > 256:
+                self._drop_cache()
             ti = self.dirs[path]
             if ti is None:
                 continue

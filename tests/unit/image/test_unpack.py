@@ -259,3 +259,11 @@ def test_replacing_nested_dirs_keeps_parent_fds_valid(box: Box) -> None:
     with pytest.raises(UnsafeLayer, match="was removed by this entry"):
         box.unpack(tar_bytes([d("k"), f("k/t"), hl("k", "k/t")]))
     assert box.outside() == UNTOUCHED
+
+
+def test_many_dirs_no_fd_leak(box: Box) -> None:
+    before = len(os.listdir("/proc/self/fd"))
+    entries = [d(f"d{i}/e{i % 7}/g") for i in range(1500)] + [f("d3/e3/g/file", b"x")]
+    box.unpack(tar_bytes(entries))
+    assert len(os.listdir("/proc/self/fd")) == before
+    assert (box.fs / "d3/e3/g/file").read_bytes() == b"x"
