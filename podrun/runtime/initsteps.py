@@ -261,7 +261,7 @@ class Init:
         # through secure_join so a symlinked /etc cannot point at the host's files.
         spec = self.ext.get("user")
         if spec is None:
-            if "HOME=" not in "\0".join(self.process.get("env") or ()):
+            if not any(e.startswith("HOME=") for e in self.process.get("env") or ()):
                 entry = self._passwd_entry(str(self.uid), must_exist=False)
                 self.home = entry[5] if entry else "/"
             return
