@@ -263,7 +263,7 @@ def test_replacing_nested_dirs_keeps_parent_fds_valid(box: Box) -> None:
 
 def test_many_dirs_no_fd_leak(box: Box) -> None:
     before = len(os.listdir("/proc/self/fd"))
-    entries = [d(f"d{i}/e{i % 7}/g") for i in range(1500)] + [f("d3/e3/g/file", b"x")]
+    entries = [d(f"d{i % 300}/e{i}") for i in range(600)] + [f("d3/e3/file", b"x")]
     box.unpack(tar_bytes(entries))
     assert len(os.listdir("/proc/self/fd")) == before
-    assert (box.fs / "d3/e3/g/file").read_bytes() == b"x"
+    assert (box.fs / "d3/e3/file").read_bytes() == b"x"
