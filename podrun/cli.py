@@ -4,6 +4,7 @@ docs/cli.md lists every command; exit codes 0 ok, 1 error, 2 usage."""
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import sys
@@ -63,7 +64,7 @@ def _status_text(e: Any) -> str:
         if len(lines) == 1:
             return f'The {kind} "{name}" is invalid: {lines[0]}'
         return f'The {kind} "{name}" is invalid: \n' + "\n".join(f"* {ln}" for ln in lines)
-    return e.kubectl_message()
+    return str(e.kubectl_message())
 
 
 def _warn(warnings: Iterable[str]) -> None:
@@ -249,8 +250,8 @@ def validate(filenames: tuple[str, ...], mode: str, output: str | None) -> None:
             label = doc.location if len(loaded) > 1 else source
             for w in doc.warnings:
                 click.echo(f"Warning: {label}: {w}", err=True)
-            for e in doc.errors:
-                click.echo(f"{label}: {e}", err=True)
+            for err in doc.errors:
+                click.echo(f"{label}: {err}", err=True)
             if doc.errors:
                 failed = True
             elif doc.obj is not None:
@@ -304,7 +305,7 @@ def apply(ctx: click.Context, filenames: tuple[str, ...], namespace: str | None,
     for source, raw in objects:
         resource = KIND_RESOURCE[raw["kind"]]
         singular = raw["kind"].lower()
-        meta = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
+        meta: dict[str, Any] = raw["metadata"] if isinstance(raw.get("metadata"), dict) else {}
         ns = meta.get("namespace") or namespace or "default"
         if namespace and meta.get("namespace") and meta["namespace"] != namespace:
             fail(f"error: the namespace from the provided object \"{meta['namespace']}\" does "
@@ -347,13 +348,13 @@ def apply(ctx: click.Context, filenames: tuple[str, ...], namespace: str | None,
     if wait and applied_pods:
         deadline = time.monotonic() + limit
         for ns, name in applied_pods:
-            run_api(lambda ns=ns, name=name: _wait_pod(client, ns, name, deadline, timeout))
+            run_api(functools.partial(_wait_pod, client, ns, name, deadline, timeout))
 
 
 def _pod_done(pod: dict[str, Any]) -> str | None:
     st = pod.get("status") or {}
     if st.get("phase") in ("Succeeded", "Failed"):
-        return st["phase"]
+        return str(st["phase"])
     for c in st.get("conditions") or []:
         if c.get("type") == "Ready" and c.get("status") == "True":
             return "Ready"
@@ -543,7 +544,7 @@ def get(ctx: click.Context, resource: str, names: tuple[str, ...], namespace: st
     ns = namespace or "default"
     client = _client(ctx)
     if names:
-        objs = [run_api(lambda n=n: client.get(pod_path(ns, n, res))) for n in names]
+        objs = [run_api(functools.partial(client.get, pod_path(ns, n, res))) for n in names]
         list_rv = None
     else:
         path = f"/api/v1/{res}" if all_namespaces else pod_path(ns, None, res)
@@ -852,12 +853,12 @@ def describe(ctx: click.Context, resource: str, names: tuple[str, ...],
     if not names:
         objs = run_api(lambda: client.get(pod_path(ns, None, res)))["items"]
     else:
-        objs = [run_api(lambda n=n: client.get(pod_path(ns, n, res))) for n in names]
+        objs = [run_api(functools.partial(client.get, pod_path(ns, n, res))) for n in names]
     out = []
     for o in objs:
         if res == "pods":
-            evs = run_api(lambda o=o: client.get(
-                pod_path(ns, None, "events"),
+            evs = run_api(functools.partial(
+                client.get, pod_path(ns, None, "events"),
                 fieldSelector=f"involvedObject.uid={o['metadata']['uid']}"))["items"]
             out.append(describe_pod(o, evs))
         else:
@@ -884,11 +885,11 @@ def _pick_container(pod: dict[str, Any], container: str | None) -> str:
     if container:
         return container
     spec = pod.get("spec") or {}
-    names = [c["name"] for c in spec.get("containers") or []]
+    names = [str(c["name"]) for c in spec.get("containers") or []]
     if len(names) == 1:
         return names[0]
     ann = (pod["metadata"].get("annotations") or {}).get("kubectl.kubernetes.io/default-container")
-    chosen = ann if ann in names else names[0]
+    chosen = str(ann) if ann in names else names[0]
     others = names + [f"{c['name']} (init)" for c in spec.get("initContainers") or []]
     click.echo(f'Defaulted container "{chosen}" out of: {", ".join(others)}', err=True)
     return chosen

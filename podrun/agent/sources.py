@@ -60,7 +60,7 @@ def decode_documents(text: str, source: str, field_validation: str = "Strict") -
 
 def source_of(obj: dict[str, Any]) -> str:
     ann = (obj.get("metadata") or {}).get("annotations") or {}
-    return ann.get(SOURCE_ANNOTATION, SOURCE_API)
+    return str(ann.get(SOURCE_ANNOTATION, SOURCE_API))
 
 
 def grace_of(pod: dict[str, Any]) -> int:

@@ -252,6 +252,7 @@ class StaticDirSource:
         self._inotify: Any = None
         self.scans = 0
         self.inotify_active = False
+        self._watch_warned = False
 
     async def start(self) -> None:
         # Watch first, then list: a file written in between is seen by one or the other.
@@ -333,7 +334,7 @@ class StaticDirSource:
 
     def _open_inotify(self) -> bool:
         try:
-            from inotify_simple import INotify
+            from inotify_simple import INotify  # type: ignore[import-untyped]
             from inotify_simple import flags as F
         except ImportError:
             log.warning("inotify_simple is not installed: static pods are polled only")
@@ -342,8 +343,9 @@ class StaticDirSource:
         try:
             ino = INotify(nonblocking=True)
         except OSError as e:
-            log.warning("cannot create an inotify instance (%s): polling every %ss",
-                        e.strerror, self.check_frequency)
+            log.warning("cannot create an inotify instance: listing the static pod "
+                        "directory every fileCheckFrequency", extra={"kv": {
+                            "err": e.strerror, "fileCheckFrequency": f"{self.check_frequency}s"}})
             return False
         mask = (F.CREATE | F.CLOSE_WRITE | F.MODIFY | F.MOVED_TO | F.MOVED_FROM | F.DELETE
                 | F.ATTRIB | F.DELETE_SELF | F.MOVE_SELF)
@@ -351,13 +353,17 @@ class StaticDirSource:
             ino.add_watch(str(self.path), mask)
         except OSError as e:
             ino.close()
-            if self.scans <= 1 or self.inotify_active:
-                log.warning("cannot watch %s (%s): retrying, polling every %ss", self.path,
-                            e.strerror, self.check_frequency)
+            if not self._watch_warned:
+                self._watch_warned = True
+                log.warning("cannot watch the static pod directory: retrying, and listing it "
+                            "every fileCheckFrequency", extra={"kv": {
+                                "path": self.path, "err": e.strerror,
+                                "fileCheckFrequency": f"{self.check_frequency}s"}})
             self.inotify_active = False
             return False
         self._inotify = ino
         self.inotify_active = True
+        self._watch_warned = False
         asyncio.get_running_loop().add_reader(ino.fileno(), self._on_inotify)
         return True
 

@@ -8,6 +8,7 @@ Only the event loop's thread calls it. Events are kept in memory only (like the 
 from __future__ import annotations
 
 import asyncio
+import builtins
 import collections
 import copy
 import json
@@ -393,8 +394,8 @@ class Store:
     # ------------------------------------------------------------ watch
 
     def watch(self, resource: str, ns: str | None, since: str | None,
-              labels: list[schema.Requirement] | None = None,
-              fields: list[schema.Requirement] | None = None) -> Watcher:
+              labels: builtins.list[schema.Requirement] | None = None,
+              fields: builtins.list[schema.Requirement] | None = None) -> Watcher:
         """A watcher from `since`: "" or "0" starts with ADDED for every current object
         (the API server's "get state and start at most recent"); N replays what changed
         after N, or raises Expired if that history is gone."""

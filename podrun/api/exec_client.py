@@ -59,7 +59,7 @@ async def _run(socket_path: str, path: str, command: list[str], container: str,
         except aiohttp.WSServerHandshakeError as e:
             st: dict[str, Any] = {"code": e.status, "message": e.message}
             with contextlib.suppress(ValueError, TypeError):
-                st = json.loads((e.headers or {}).get("X-Podrun-Status", ""))
+                st = json.loads(e.headers.get("X-Podrun-Status", "") if e.headers else "")
             raise ApiStatusError(st) from None
         except aiohttp.ClientConnectorError:
             raise DaemonUnreachable(

@@ -384,9 +384,9 @@ class Api:
 
     def _container(self, pod: dict[str, Any], container: str | None) -> str:
         spec = pod.get("spec") or {}
-        names = [c["name"] for c in spec.get("containers") or []]
-        inits = [c["name"] for c in spec.get("initContainers") or []]
-        eph = [c["name"] for c in spec.get("ephemeralContainers") or []]
+        names = [str(c["name"]) for c in spec.get("containers") or []]
+        inits = [str(c["name"]) for c in spec.get("initContainers") or []]
+        eph = [str(c["name"]) for c in spec.get("ephemeralContainers") or []]
         podname = pod["metadata"]["name"]
         if not container:
             if len(names) == 1:
