@@ -255,6 +255,21 @@ def _object_meta(e: _Errs, meta: ObjectMeta | None, name_fn: str = "subdomain") 
         e.invalid(f"{path}.generation", _i(meta.generation), IS_NEGATIVE)
     _labels(e, meta.labels, f"{path}.labels")
     _annotations(e, meta.annotations, f"{path}.annotations")
+    controllers = 0
+    for i, ref in enumerate(_seq(meta.owner_references)):
+        rpath = f"{path}.ownerReferences[{i}]"
+        api = _s(getattr(ref, "api_version", None))
+        version = api.rsplit("/", 1)[-1] if api else ""
+        if not version:
+            e.invalid(f"{rpath}.apiVersion", api, "version must not be empty")
+        for attr in ("kind", "name", "uid"):
+            v = _s(getattr(ref, attr, None))
+            if not v:
+                e.invalid(f"{rpath}.{attr}", v, "must not be empty")
+        if getattr(ref, "controller", None):
+            controllers += 1
+    if controllers > 1:
+        e.invalid(f"{path}.ownerReferences", _Raw("[...]"), "Only one reference can have Controller set to true.")
     for i, fin in enumerate(_seq(meta.finalizers)):
         if isinstance(fin, str):
             fpath = f"{path}.finalizers[{i}]"
@@ -297,6 +312,7 @@ def validate_pod(pod: Pod, *, static_pod: bool = False) -> list[FieldError]:
         e.forbidden("spec.ephemeralContainers", "cannot be set on create")
     if spec.node_name and _seq(spec.scheduling_gates):
         e.forbidden("spec.nodeName", "cannot be set until all schedulingGates have been cleared")
+    _annotations_match_fields(e, meta, spec)
     if static_pod:
         _static_pod_references(e, spec)
     return e.items
@@ -314,6 +330,103 @@ def _pod_annotations(e: _Errs, meta: ObjectMeta, spec: PodSpec) -> None:
         ok = re.fullmatch(r"[+-]?[0-9]+", v) is not None and -(2**31) <= int(v) <= MAX_INT32
         if not ok:
             e.invalid(_key(path, cost_key), v, "must be a 32bit integer")
+    seccomp_pod = "seccomp.security.alpha.kubernetes.io/pod"
+    if seccomp_pod in ann:
+        _seccomp_annotation(e, _s(ann[seccomp_pod]), f"{path}.{seccomp_pod}")
+    for k, v in ann.items():
+        if k.startswith(_SECCOMP_CONTAINER_PREFIX):
+            _seccomp_annotation(e, _s(v), f"{path}.{k}")
+    names_in_pod = _all_container_names(spec)
+    for k, v in ann.items():
+        if not k.startswith(_APPARMOR_PREFIX):
+            continue
+        ctr = k[len(_APPARMOR_PREFIX):]
+        if ctr not in names_in_pod:
+            e.invalid(_key(path, k), ctr, "container not found")
+        prof = _s(v)
+        if prof not in ("", "runtime/default", "unconfined") and not prof.startswith("localhost/"):
+            e.invalid(_key(path, k), prof, f"invalid AppArmor profile name: {json.dumps(prof)}")
+
+
+_SECCOMP_CONTAINER_PREFIX = "container.seccomp.security.alpha.kubernetes.io/"
+_APPARMOR_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
+
+
+def _all_container_names(spec: PodSpec) -> set[str]:
+    out: set[str] = set()
+    for group in (spec.init_containers, spec.containers, spec.ephemeral_containers):
+        for c in _seq(group):
+            out.add(_s(getattr(c, "name", None)))
+    return out
+
+
+def _seccomp_annotation(e: _Errs, prof: str, path: str) -> None:
+    if prof in ("runtime/default", "docker/default", "unconfined"):
+        return
+    if prof.startswith("localhost/"):
+        _local_descending(e, prof[len("localhost/"):], path)
+        return
+    e.invalid(path, prof, "must be a valid seccomp profile")
+
+
+def _annotations_match_fields(e: _Errs, meta: ObjectMeta, spec: PodSpec) -> None:
+    """validateSeccompAnnotationsAndFields / validateAppArmorAnnotationsAndFieldsMatchOnCreate."""
+    ann = _map(meta.annotations)
+    psc = spec.security_context
+    if psc is not None and psc.seccomp_profile is not None:
+        v = ann.get("seccomp.security.alpha.kubernetes.io/pod")
+        if v is not None:
+            _seccomp_match(e, _s(v), psc.seccomp_profile, "spec.securityContext.seccompProfile")
+    pod_aa = psc.app_armor_profile if psc is not None else None
+    windows = spec.os is not None and spec.os.name == "windows"
+    for cpath, c in _containers_with_paths(spec):
+        sc = c.security_context
+        if sc is not None and sc.seccomp_profile is not None:
+            v = ann.get(_SECCOMP_CONTAINER_PREFIX + _s(c.name))
+            if v is not None:
+                _seccomp_match(e, _s(v), sc.seccomp_profile, f"{cpath}.securityContext.seccompProfile")
+        if windows:
+            continue
+        prof = sc.app_armor_profile if sc is not None and sc.app_armor_profile is not None else pod_aa
+        v = ann.get(_APPARMOR_PREFIX + _s(c.name))
+        if prof is None or v is None:
+            continue
+        apath = f"{cpath}.securityContext.appArmorProfile"
+        t = _s(prof.type)
+        if (t == "Unconfined" and v != "unconfined") or (t == "RuntimeDefault" and v != "runtime/default"):
+            e.forbidden(f"{apath}.type", "apparmor type in annotation and field must match")
+        elif t == "Localhost":
+            if not v.startswith("localhost/"):
+                e.forbidden(f"{apath}.type", "apparmor type in annotation and field must match")
+            elif prof.localhost_profile is None or v[len("localhost/"):] != prof.localhost_profile:
+                e.forbidden(f"{apath}.localhostProfile", "apparmor profile in annotation and field must match")
+
+
+def _seccomp_match(e: _Errs, value: str, sp: SeccompProfile, path: str) -> None:
+    t = _s(sp.type)
+    if t == "Unconfined" and value != "unconfined":
+        e.forbidden(f"{path}.type", "seccomp type in annotation and field must match")
+    elif t == "RuntimeDefault" and value not in ("runtime/default", "docker/default"):
+        e.forbidden(f"{path}.type", "seccomp type in annotation and field must match")
+    elif t == "Localhost":
+        if not value.startswith("localhost/"):
+            e.forbidden(f"{path}.type", "seccomp type in annotation and field must match")
+        elif sp.localhost_profile is None or value[len("localhost/"):] != sp.localhost_profile:
+            e.forbidden(f"{path}.localhostProfile", "localhost profile in annotation and field must match")
+
+
+def _containers_with_paths(spec: PodSpec) -> list[tuple[str, AnyContainer]]:
+    """VisitContainersWithPath: init, then app, then ephemeral containers."""
+    out: list[tuple[str, AnyContainer]] = []
+    for field_name, group in (
+        ("initContainers", spec.init_containers),
+        ("containers", spec.containers),
+        ("ephemeralContainers", spec.ephemeral_containers),
+    ):
+        for i, c in enumerate(_seq(group)):
+            if isinstance(c, Container | EphemeralContainer):
+                out.append((f"spec.{field_name}[{i}]", c))
+    return out
 
 
 def _pod_spec(e: _Errs, spec: PodSpec, meta: ObjectMeta) -> None:
@@ -332,6 +445,7 @@ def _pod_spec(e: _Errs, spec: PodSpec, meta: ObjectMeta) -> None:
     _dns_policy(e, spec.dns_policy, f"{p}.dnsPolicy")
     _labels(e, spec.node_selector, f"{p}.nodeSelector")
     _pod_security_context(e, spec, f"{p}.securityContext")
+    _affinity(e, spec.affinity, f"{p}.affinity")
     _dns_config(e, spec.dns_config, spec.dns_policy, f"{p}.dnsConfig")
     for i, g in enumerate(_seq(spec.readiness_gates)):
         ct = _s(getattr(g, "condition_type", None))
@@ -371,11 +485,253 @@ def _pod_spec(e: _Errs, spec: PodSpec, meta: ObjectMeta) -> None:
     if spec.os is not None:
         os_name = _s(spec.os.name)
         if not os_name:
-            e.required(f"{p}.os.name")
+            e.required(f"{p}.os.name", "cannot be empty")
         elif os_name not in ("linux", "windows"):
-            e.not_supported(f"{p}.os.name", os_name, ["linux", "windows"])
+            e.not_supported(f"{p}.os", os_name, ["linux", "windows"])
+        elif os_name == "linux":
+            _linux_only(e, spec, p)
+        else:
+            _windows_only(e, spec, p)
     if spec.resources is not None:
-        _resource_requirements(e, spec.resources, claim_names, f"{p}.resources")
+        _pod_resources(e, spec, claim_names, f"{p}.resources")
+
+
+def _linux_only(e: _Errs, spec: PodSpec, path: str) -> None:
+    if spec.security_context is not None and spec.security_context.windows_options is not None:
+        e.forbidden(f"{path}.securityContext.windowsOptions", "windows options cannot be set for a linux pod")
+    for cpath, c in _containers_with_paths(spec):
+        if c.security_context is not None and c.security_context.windows_options is not None:
+            e.forbidden(f"{cpath}.securityContext.windowsOptions", "windows options cannot be set for a linux pod")
+
+
+_WINDOWS_FORBIDDEN_POD = (
+    ("app_armor_profile", "securityContext.appArmorProfile"),
+    ("se_linux_options", "securityContext.seLinuxOptions"),
+    ("seccomp_profile", "securityContext.seccompProfile"),
+    ("fs_group", "securityContext.fsGroup"),
+    ("fs_group_change_policy", "securityContext.fsGroupChangePolicy"),
+    ("sysctls", "securityContext.sysctls"),
+    ("run_as_user", "securityContext.runAsUser"),
+    ("run_as_group", "securityContext.runAsGroup"),
+    ("supplemental_groups", "securityContext.supplementalGroups"),
+    ("supplemental_groups_policy", "securityContext.supplementalGroupsPolicy"),
+    ("se_linux_change_policy", "securityContext.seLinuxChangePolicy"),
+)
+_WINDOWS_FORBIDDEN_CONTAINER = (
+    ("app_armor_profile", "appArmorProfile"),
+    ("se_linux_options", "seLinuxOptions"),
+    ("seccomp_profile", "seccompProfile"),
+    ("capabilities", "capabilities"),
+    ("read_only_root_filesystem", "readOnlyRootFilesystem"),
+    ("privileged", "privileged"),
+    ("allow_privilege_escalation", "allowPrivilegeEscalation"),
+    ("proc_mount", "procMount"),
+    ("run_as_user", "runAsUser"),
+    ("run_as_group", "runAsGroup"),
+)
+_NOT_FOR_WINDOWS = "cannot be set for a windows pod"
+
+
+def _windows_only(e: _Errs, spec: PodSpec, path: str) -> None:
+    psc = spec.security_context
+    if spec.host_users is not None:
+        e.forbidden(f"{path}.hostUsers", _NOT_FOR_WINDOWS)
+    if spec.host_pid:
+        e.forbidden(f"{path}.hostPID", _NOT_FOR_WINDOWS)
+    if spec.host_ipc:
+        e.forbidden(f"{path}.hostIPC", _NOT_FOR_WINDOWS)
+    if spec.share_process_namespace is not None:
+        e.forbidden(f"{path}.shareProcessNamespace", _NOT_FOR_WINDOWS)
+    if psc is not None:
+        for attr, json_name in _WINDOWS_FORBIDDEN_POD:
+            v = getattr(psc, attr, None)
+            if v is not None and not (attr == "sysctls" and not v):
+                e.forbidden(f"{path}.{json_name}", _NOT_FOR_WINDOWS)
+    for cpath, c in _containers_with_paths(spec):
+        sc = c.security_context
+        if sc is None:
+            continue
+        for attr, json_name in _WINDOWS_FORBIDDEN_CONTAINER:
+            if getattr(sc, attr, None) is not None:
+                e.forbidden(f"{cpath}.securityContext.{json_name}", _NOT_FOR_WINDOWS)
+
+
+def _pod_resources(e: _Errs, spec: PodSpec, claims: set[str], path: str) -> None:
+    """Pod-level resources (PodLevelResources): container rules plus consistency with containers."""
+    res = spec.resources
+    if res is None:
+        return
+    if res.claims is not None:
+        e.forbidden(f"{path}.claims", "claims cannot be set for Resources at pod-level")
+    _resource_requirements(e, ResourceRequirements(limits=res.limits, requests=res.requests), claims, path)
+    pod_req = _parsed(res.requests)
+    pod_lim = _parsed(res.limits)
+    for name, total in _aggregate_requests(spec).items():
+        have = pod_req.get(name, Quantity(0, 0))
+        if total.cmp(have) > 0:
+            e.invalid(_key(f"{path}.requests", name), str(have),
+                      f"must be greater than or equal to aggregate container requests of {total}")
+    for i, c in enumerate(_seq(spec.containers)):
+        if not isinstance(c, Container) or c.resources is None:
+            continue
+        for name, lim in _parsed(c.resources.limits).items():
+            plim = pod_lim.get(name)
+            if plim is not None and lim.cmp(plim) > 0:
+                e.invalid(f"{path}.containers[{i}][{name}].limits", str(lim),
+                          f"must be less than or equal to pod limits of {plim}")
+
+
+def _parsed(rl: Mapping[str, str] | None) -> dict[str, Quantity]:
+    out: dict[str, Quantity] = {}
+    for k, v in _map(rl).items():
+        try:
+            out[k] = parse_quantity(_s(v))
+        except QuantityError:
+            pass
+    return out
+
+
+def _aggregate_requests(spec: PodSpec) -> dict[str, Quantity]:
+    """resourcehelper.AggregateContainerRequests: app containers plus sidecars, or the
+    biggest init container (with the sidecars started before it), whichever is larger."""
+    total: dict[str, Quantity] = {}
+
+    def add(into: dict[str, Quantity], rl: Mapping[str, str] | None) -> None:
+        for k, q in _parsed(rl).items():
+            into[k] = into[k] + q if k in into else q
+
+    for c in _seq(spec.containers):
+        if isinstance(c, Container) and c.resources is not None:
+            add(total, c.resources.requests)
+    sidecars: dict[str, Quantity] = {}
+    init_max: dict[str, Quantity] = {}
+    for c in _seq(spec.init_containers):
+        if not isinstance(c, Container):
+            continue
+        reqs = c.resources.requests if c.resources is not None else None
+        if c.restart_policy == "Always":
+            add(sidecars, reqs)
+            add(total, reqs)
+            candidate = dict(sidecars)
+        else:
+            candidate = dict(sidecars)
+            add(candidate, reqs)
+        for k, q in candidate.items():
+            if k not in init_max or q.cmp(init_max[k]) > 0:
+                init_max[k] = q
+    for k, q in init_max.items():
+        if k not in total or q.cmp(total[k]) > 0:
+            total[k] = q
+    return total
+
+
+def _affinity(e: _Errs, aff: object, path: str) -> None:
+    if aff is None:
+        return
+    na = getattr(aff, "node_affinity", None)
+    if na is not None:
+        npath = f"{path}.nodeAffinity"
+        req = na.required_during_scheduling_ignored_during_execution
+        if req is not None:
+            tpath = f"{npath}.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms"
+            terms = _seq(req.node_selector_terms)
+            if not terms:
+                e.required(tpath, "must have at least one node selector term")
+            for i, term in enumerate(terms):
+                _node_selector_term(e, term, f"{tpath}[{i}]", allow_invalid_values=False)
+        for i, pref in enumerate(_seq(na.preferred_during_scheduling_ignored_during_execution)):
+            ppath = f"{npath}.preferredDuringSchedulingIgnoredDuringExecution[{i}]"
+            w = _i(getattr(pref, "weight", None))
+            if w <= 0 or w > 100:
+                e.invalid(f"{ppath}.weight", w, "must be in the range 1-100")
+            term = getattr(pref, "preference", None)
+            if term is not None:
+                _node_selector_term(e, term, f"{ppath}.preference", allow_invalid_values=True)
+    for attr, json_name in (("pod_affinity", "podAffinity"), ("pod_anti_affinity", "podAntiAffinity")):
+        pa = getattr(aff, attr, None)
+        if pa is None:
+            continue
+        ppath = f"{path}.{json_name}"
+        for i, term in enumerate(_seq(pa.required_during_scheduling_ignored_during_execution)):
+            _pod_affinity_term(e, term, f"{ppath}.requiredDuringSchedulingIgnoredDuringExecution[{i}]")
+        for i, wt in enumerate(_seq(pa.preferred_during_scheduling_ignored_during_execution)):
+            wpath = f"{ppath}.preferredDuringSchedulingIgnoredDuringExecution[{i}]"
+            w = _i(getattr(wt, "weight", None))
+            if w <= 0 or w > 100:
+                e.invalid(f"{wpath}.weight", w, "must be in the range 1-100")
+            term = getattr(wt, "pod_affinity_term", None)
+            if term is not None:
+                _pod_affinity_term(e, term, f"{wpath}.podAffinityTerm")
+
+
+def _node_selector_term(e: _Errs, term: object, path: str, *, allow_invalid_values: bool) -> None:
+    for j, rq in enumerate(_seq(getattr(term, "match_expressions", None))):
+        rpath = f"{path}.matchExpressions[{j}]"
+        op = _s(getattr(rq, "operator", None))
+        values = [v for v in _seq(getattr(rq, "values", None)) if isinstance(v, str)]
+        if op in ("In", "NotIn"):
+            if not values:
+                e.required(f"{rpath}.values", "must be specified when `operator` is 'In' or 'NotIn'")
+        elif op in ("Exists", "DoesNotExist"):
+            if values:
+                e.forbidden(f"{rpath}.values", "may not be specified when `operator` is 'Exists' or 'DoesNotExist'")
+        elif op in ("Gt", "Lt"):
+            if len(values) != 1:
+                e.required(f"{rpath}.values", "must be specified single value when `operator` is 'Lt' or 'Gt'")
+        else:
+            e.invalid(f"{rpath}.operator", op, "not a valid selector operator")
+        key = _s(getattr(rq, "key", None))
+        e.each(f"{rpath}.key", key, names.is_qualified_name(key))
+        if not allow_invalid_values:
+            for k, v in enumerate(values):
+                e.each(f"{rpath}.values[{k}]", v, names.is_valid_label_value(v))
+    for j, rq in enumerate(_seq(getattr(term, "match_fields", None))):
+        rpath = f"{path}.matchFields[{j}]"
+        op = _s(getattr(rq, "operator", None))
+        values = [v for v in _seq(getattr(rq, "values", None)) if isinstance(v, str)]
+        if op in ("In", "NotIn"):
+            if len(values) != 1:
+                e.required(f"{rpath}.values",
+                           "must be only one value when `operator` is 'In' or 'NotIn' for node field selector")
+        else:
+            e.invalid(f"{rpath}.operator", op, "not a valid selector operator")
+        key = _s(getattr(rq, "key", None))
+        if key != "metadata.name":
+            e.invalid(f"{rpath}.key", key, "not a valid field selector key")
+        else:
+            for k, v in enumerate(values):
+                e.each(f"{rpath}.values[{k}]", v, names.is_dns1123_subdomain(v))
+
+
+def _pod_affinity_term(e: _Errs, term: object, path: str) -> None:
+    for ns in _seq(getattr(term, "namespaces", None)):
+        if isinstance(ns, str):
+            e.each(f"{path}.namespace", ns, names.is_dns1123_label(ns))
+    key = _s(getattr(term, "topology_key", None))
+    if not key:
+        e.required(f"{path}.topologyKey", "can not be empty")
+    e.each(f"{path}.topologyKey", key, names.is_qualified_name(key))
+    sel = getattr(term, "label_selector", None)
+    if sel is not None:
+        _label_selector(e, sel, f"{path}.labelSelector")
+
+
+def _label_selector(e: _Errs, sel: object, path: str) -> None:
+    for j, rq in enumerate(_seq(getattr(sel, "match_expressions", None))):
+        rpath = f"{path}.matchExpressions[{j}]"
+        op = _s(getattr(rq, "operator", None))
+        values = _seq(getattr(rq, "values", None))
+        if op in ("In", "NotIn"):
+            if not values:
+                e.required(f"{rpath}.values", "must be specified when `operator` is 'In' or 'NotIn'")
+        elif op in ("Exists", "DoesNotExist"):
+            if values:
+                e.forbidden(f"{rpath}.values", "may not be specified when `operator` is 'Exists' or 'DoesNotExist'")
+        else:
+            e.invalid(f"{rpath}.operator", op, "not a valid selector operator")
+        key = _s(getattr(rq, "key", None))
+        e.each(f"{rpath}.key", key, names.is_qualified_name(key))
+    _labels(e, getattr(sel, "match_labels", None), f"{path}.matchLabels")
 
 
 def _restart_policy(e: _Errs, value: str | None, path: str) -> None:

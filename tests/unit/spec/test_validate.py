@@ -400,7 +400,54 @@ CASES: list[tuple[str, Mutate, set[tuple[str, str]]]] = [
     ("priority-class-name", sets(priorityClassName="High"),
      {("spec.priorityClassName", f'Invalid value: "High": {SUBDOMAIN}')}),
     ("os-name", sets(os={"name": "plan9"}),
-     {("spec.os.name", 'Unsupported value: "plan9": supported values: "linux", "windows"')}),
+     {("spec.os", 'Unsupported value: "plan9": supported values: "linux", "windows"')}),
+    ("os-name-empty", sets(os={"name": ""}), {("spec.os.name", "Required value: cannot be empty")}),
+    ("linux-pod-windows-options", both(sets(os={"name": "linux"}), setc(securityContext={"windowsOptions": {"runAsUserName": "x"}})),
+     {(f"{C0}.securityContext.windowsOptions", "Forbidden: windows options cannot be set for a linux pod")}),
+    ("windows-pod-linux-fields", both(sets(os={"name": "windows"}, hostPID=True), setc(securityContext={"privileged": False})),
+     {("spec.hostPID", "Forbidden: cannot be set for a windows pod"),
+      (f"{C0}.securityContext.privileged", "Forbidden: cannot be set for a windows pod")}),
+    ("node-affinity-empty-terms", sets(affinity={"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+        "nodeSelectorTerms": []}}}),
+     {("spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms",
+       "Required value: must have at least one node selector term")}),
+    ("node-affinity-operator", sets(affinity={"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+        "nodeSelectorTerms": [{"matchExpressions": [{"key": "disk", "operator": "Is", "values": ["ssd"]}]}]}}}),
+     {("spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]"
+       ".matchExpressions[0].operator", 'Invalid value: "Is": not a valid selector operator')}),
+    ("node-affinity-in-without-values", sets(affinity={"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+        "nodeSelectorTerms": [{"matchExpressions": [{"key": "disk", "operator": "In"}]}]}}}),
+     {("spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]"
+       ".matchExpressions[0].values", "Required value: must be specified when `operator` is 'In' or 'NotIn'")}),
+    ("preferred-weight", sets(affinity={"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+        {"weight": 0, "preference": {"matchExpressions": [{"key": "a", "operator": "Exists"}]}}]}}),
+     {("spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight",
+       "Invalid value: 0: must be in the range 1-100")}),
+    ("pod-affinity-topology-key", sets(affinity={"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"labelSelector": {"matchLabels": {"app": "web"}}}]}}),
+     {("spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey",
+       "Required value: can not be empty"),
+      ("spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey",
+       'Invalid value: "": name part must be non-empty'),
+      ("spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey",
+       f'Invalid value: "": {QNAME}')}),
+    ("seccomp-annotation", setm(annotations={"seccomp.security.alpha.kubernetes.io/pod": "strict"}),
+     {("metadata.annotations.seccomp.security.alpha.kubernetes.io/pod",
+       'Invalid value: "strict": must be a valid seccomp profile')}),
+    ("apparmor-annotation-container", setm(annotations={"container.apparmor.security.beta.kubernetes.io/nope": "unconfined"}),
+     {("metadata.annotations[container.apparmor.security.beta.kubernetes.io/nope]",
+       'Invalid value: "nope": container not found')}),
+    ("seccomp-annotation-field-mismatch", both(
+        setm(annotations={"container.seccomp.security.alpha.kubernetes.io/app": "unconfined"}),
+        setc(securityContext={"seccompProfile": {"type": "RuntimeDefault"}})),
+     {(f"{C0}.securityContext.seccompProfile.type",
+       "Forbidden: seccomp type in annotation and field must match")}),
+    ("owner-reference", setm(ownerReferences=[{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "rs"}]),
+     {("metadata.ownerReferences[0].uid", 'Invalid value: "": must not be empty')}),
+    ("pod-level-resources", both(sets(resources={"requests": {"cpu": "1"}}),
+                                 setc(resources={"requests": {"cpu": "2"}})),
+     {("spec.resources.requests[cpu]",
+       'Invalid value: "1": must be greater than or equal to aggregate container requests of 2')}),
     ("readiness-gate", sets(readinessGates=[{"conditionType": "bad/type/x"}]), {(
         "spec.readinessGates[0].conditionType",
         "Invalid value: \"bad/type/x\": a qualified name must consist of alphanumeric characters, '-', '_' "
