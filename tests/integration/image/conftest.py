@@ -8,7 +8,11 @@ own config and storage under /var/tmp, on a free port, and stopped by its pid.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import http.server
 import io
+import json
 import os
 import shutil
 import signal
@@ -16,7 +20,9 @@ import socket
 import subprocess
 import tarfile
 import tempfile
+import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,7 +82,7 @@ class Registry:
                        env={**os.environ, "HOME": str(self.dir)})
 
 
-def _start_registry(auth: bool) -> Iterator[Registry]:
+def _start_registry(auth: bool, token: TokenServer | None = None) -> Iterator[Registry]:
     need("docker-registry")
     base = Path(tempfile.mkdtemp(prefix="podrun-registry-", dir=TEST_TMP))
     port = free_port()
@@ -91,6 +97,9 @@ def _start_registry(auth: bool) -> Iterator[Registry]:
         with open(base / "htpasswd", "w") as out:
             subprocess.run(["htpasswd", "-Bbn", USER, PASSWORD], check=True, stdout=out)
         cfg.append(f"auth: {{htpasswd: {{realm: podrun-test, path: {base}/htpasswd}}}}")
+    if token is not None:
+        cfg.append(f"auth: {{token: {{realm: '{token.realm}', service: {token.service}, "
+                   f"issuer: {token.issuer}, rootcertbundle: {token.cert}}}}}")
     (base / "config.yml").write_text("\n".join(cfg) + "\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
     log = open(base / "registry.log", "wb")
@@ -108,7 +117,7 @@ def _start_registry(auth: bool) -> Iterator[Registry]:
                     raise RuntimeError("docker-registry did not start: " +
                                        (base / "registry.log").read_text()[-2000:]) from None
                 time.sleep(0.05)
-        yield Registry(f"127.0.0.1:{port}", base, auth)
+        yield Registry(f"127.0.0.1:{port}", base, auth or token is not None)
     finally:
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGTERM)
@@ -129,6 +138,104 @@ def registry() -> Iterator[Registry]:
 @pytest.fixture(scope="session")
 def auth_registry() -> Iterator[Registry]:
     yield from _start_registry(auth=True)
+
+
+class TokenServer:
+    """A docker token service (the Docker Hub auth flow) on 127.0.0.1: GET /token with
+    optional Basic credentials returns a JWT (RS256, signed with the openssl CLI) granting
+    the requested repository actions to USER, nothing to anonymous callers; a wrong password
+    gets 401. The registry trusts it through `auth: token: rootcertbundle`."""
+
+    service = "podrun-test-registry"
+    issuer = "podrun-test-issuer"
+
+    def __init__(self, base: Path) -> None:
+        need("openssl")
+        self.base = base
+        self.key, self.cert = base / "token.key", base / "token.crt"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                        "-keyout", str(self.key), "-out", str(self.cert), "-days", "2",
+                        "-subj", "/CN=podrun-test-token"], check=True, capture_output=True)
+        pub = subprocess.run(["openssl", "x509", "-in", str(self.cert), "-pubkey", "-noout"],
+                             check=True, capture_output=True).stdout
+        der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=pub,
+                             check=True, capture_output=True).stdout
+        b32 = base64.b32encode(hashlib.sha256(der).digest()[:30]).decode().rstrip("=")
+        self.kid = ":".join(b32[i:i + 4] for i in range(0, len(b32), 4))  # libtrust key ID
+        self.requests: list[tuple[str, str]] = []  # (user or "", scope)
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def realm(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/token"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+    def sign(self, claims: dict[str, object]) -> str:
+        def b64(data: bytes) -> str:
+            return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+        header = {"typ": "JWT", "alg": "RS256", "kid": self.kid}
+        signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}"
+        sig = subprocess.run(["openssl", "dgst", "-sha256", "-sign", str(self.key)],
+                             input=signing_input.encode(), check=True,
+                             capture_output=True).stdout
+        return f"{signing_input}.{b64(sig)}"
+
+    def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+                user = ""
+                h = self.headers.get("Authorization", "")
+                if h.startswith("Basic "):
+                    user, _, pw = base64.b64decode(h[6:]).decode().partition(":")
+                    if (user, pw) != (USER, PASSWORD):
+                        self.send_response(401)
+                        self.end_headers()
+                        self.wfile.write(b'{"details": "invalid username or password"}')
+                        return
+                access = []
+                for scope in q.get("scope", []):
+                    outer.requests.append((user, scope))
+                    kind, name, actions = scope.split(":")
+                    if user:
+                        access.append({"type": kind, "name": name,
+                                       "actions": actions.split(",")})
+                now = int(time.time())
+                token = outer.sign({"iss": outer.issuer, "sub": user, "aud": outer.service,
+                                    "exp": now + 300, "nbf": now - 10, "iat": now,
+                                    "jti": f"{now}-{len(outer.requests)}", "access": access})
+                body = json.dumps({"token": token, "expires_in": 300}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        return Handler
+
+
+@pytest.fixture(scope="session")
+def token_registry() -> Iterator[tuple[Registry, TokenServer]]:
+    base = Path(tempfile.mkdtemp(prefix="podrun-token-", dir=TEST_TMP))
+    token = TokenServer(base)
+    try:
+        for reg in _start_registry(auth=False, token=token):
+            yield reg, token
+    finally:
+        token.close()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture

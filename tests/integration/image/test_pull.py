@@ -223,3 +223,21 @@ def test_concurrent_pulls_of_one_image(pushed: Registry, images: BuiltImages,
     assert os.listdir(store.blobs.ingest_dir) == []
     assert sorted(n for n in os.listdir(store.snapshots.root) if n.isdigit()) == ["1", "2", "3",
                                                                                "4"]
+
+
+def test_bearer_token_registry(token_registry: tuple[Registry, Any], images: BuiltImages,
+                               store: ImageStore) -> None:
+    reg, token = token_registry
+    reg.push(images.busybox_archive, "private/tok:1")
+    ref = f"{reg.host}/private/tok:1"
+    token.requests.clear()
+    with pytest.raises(PullAccessDenied, match=r"pull access denied.*unauthorized"):
+        Puller(store).pull(ref, AMD64)  # anonymous token: no access granted
+    assert token.requests == [("", "repository:private/tok:pull")]
+    with pytest.raises(PullAccessDenied, match="token request with the given credentials "
+                                               "refused"):
+        Puller(store).pull(ref, AMD64, auth=Credentials(USER, "wrong"))
+    token.requests.clear()
+    rec = Puller(store).pull(ref, AMD64, auth=Credentials(USER, PASSWORD))
+    assert rec.id == images.busybox.config_digest
+    assert token.requests == [(USER, "repository:private/tok:pull")]  # one token per pull
