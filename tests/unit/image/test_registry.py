@@ -76,7 +76,7 @@ class FakeRegistry:
         return httpx.Response(404)
 
     def authorized(self, req: httpx.Request) -> bool:
-        h = req.headers.get("authorization", "")
+        h = str(req.headers.get("authorization", ""))
         if self.auth == "none":
             return True
         if self.auth == "basic":

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from podrun.image import oci
-from podrun.image.errors import DigestMismatch, ImageInUse, ImageNotFound
+from podrun.image.errors import DigestMismatch, ImageInUse, ImageNotFound, NoMatchingPlatform
 from podrun.image.store import ImageGCFailed, ImageStore, format_table, image_rows
 from tests.support import TEST_TMP
 from tests.unit.image.layers import Image, build_image, d, f, sha, tar_bytes
@@ -174,7 +174,7 @@ def test_platform_selection() -> None:
     assert pick(entries, oci.Platform("linux", "amd64")).digest == sha(b"2")
     assert pick(entries, oci.Platform("linux", "arm64")).digest == sha(b"1")
     assert pick(entries, oci.Platform("linux", "arm", "v7")).digest == sha(b"5")
-    with pytest.raises(oci.NoMatchingPlatform, match="no match for platform linux/s390x"):
+    with pytest.raises(NoMatchingPlatform, match="no match for platform linux/s390x"):
         pick(entries, oci.Platform("linux", "s390x"))
     assert str(oci.host_platform()).startswith("linux/")
 
