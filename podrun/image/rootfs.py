@@ -42,7 +42,9 @@ def container_dir(store: ImageStore, container_id: str) -> str:
 
 def prepare_rootfs(store: ImageStore, image: ImageRecord | str,
                    container_id: str) -> dict[str, Any]:
-    """-> {"lowerdir": [top ... bottom], "upperdir", "workdir", "target"}; idempotent."""
+    """-> {"lowerdir": [top ... bottom], "upperdir", "workdir", "target"}, plus the same as
+    {"rootfs": target, "overlay": {"lowerdirs", "upperdir", "workdir"}} for
+    podrun.runtime.ocispec.build_config. Idempotent."""
     rec = store.get(image) if isinstance(image, str) else image
     lower = []
     for chain in reversed(rec.chain_ids):
@@ -65,7 +67,10 @@ def prepare_rootfs(store: ImageStore, image: ImageRecord | str,
         raise HostError("prepare rootfs", e.strerror or str(e), err=e.errno or 0,
                         path=e.filename or cdir) from None
     store.mark_used(rec.name)
-    return {"lowerdir": lower, "upperdir": upper, "workdir": work, "target": target}
+    return {"lowerdir": lower, "upperdir": upper, "workdir": work, "target": target,
+            # the runtime's build_config(rootfs=..., overlay=...) spelling
+            "rootfs": target, "overlay": {"lowerdirs": lower, "upperdir": upper,
+                                          "workdir": work}}
 
 
 def overlay_options(lowerdir: list[str], upperdir: str = "", workdir: str = "") -> str:
