@@ -89,8 +89,8 @@ class ImageService:
     def remove(self, ref: str, *, force: bool = False) -> builtins.list[str]:
         return self.store.remove(ref, force=force)
 
-    def gc(self, high: int = 85, low: int = 80) -> dict[str, Any]:
-        r = self.store.gc(high, low)
+    def gc(self, high: int = 85, low: int = 80, min_age: float = 120.0) -> dict[str, Any]:
+        r = self.store.gc(high, low, min_age)
         return {"usagePercent": r.usage_percent, "wanted": r.wanted, "freed": r.freed,
                 "removed": r.removed}
 

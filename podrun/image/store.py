@@ -439,9 +439,11 @@ class ImageStore:
                     freed += s.size
             return freed
 
-    def gc(self, high_percent: int = 85, low_percent: int = 80) -> GCResult:
+    def gc(self, high_percent: int = 85, low_percent: int = 80,
+           min_age: float = 0.0) -> GCResult:
         """The kubelet's image GC: above high% disk usage, remove least recently used
-        images that no container uses until usage would be under low%."""
+        images that no container uses until usage would be under low%. Images pulled less
+        than min_age seconds ago (imageMinimumGCAge, 2m in the kubelet) are kept."""
         if not 0 <= low_percent <= high_percent <= 100:
             raise ImageError("image GC thresholds: need 0 <= low <= high <= 100")
         capacity, available = self.fs_stats(self.root)
@@ -455,7 +457,9 @@ class ImageStore:
         by_id: dict[str, list[ImageRecord]] = {}
         for r in self.list():
             by_id.setdefault(r.id, []).append(r)
-        candidates = sorted((rs for i, rs in by_id.items() if i not in in_use),
+        now = self.clock()
+        candidates = sorted((rs for i, rs in by_id.items() if i not in in_use and
+                             now - min(r.pulled for r in rs) >= min_age),
                             key=lambda rs: (max(r.last_used for r in rs),
                                             min(r.pulled for r in rs)))
         freed = 0

@@ -135,6 +135,8 @@ def test_gc_like_kubelet(root: Path) -> None:
     usage["available"] = 1900  # 81%: under high, nothing to do
     assert store.gc().removed == []
     usage["available"] = 1500  # 85%: need 2000-1500=500 bytes
+    with pytest.raises(ImageGCFailed):
+        store.gc(min_age=3600)  # all pulled less than an hour ago: none eligible
     res = store.gc()
     assert res.removed == ["docker.io/library/img2:latest"]
     assert res.freed >= 500

@@ -20,6 +20,8 @@ from tests.support import TEST_TMP
 from tests.unit.image.layers import E, chr_dev, d, f, fifo, gz, hl, sym, tar_bytes
 
 ROOT = os.geteuid() == 0
+# vfs_cap_data v2, effective, permitted = CAP_NET_RAW (13)
+CAP_NET_RAW = bytes([0x01, 0, 0, 0x02, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
 
 
 class Box:
@@ -134,13 +136,19 @@ def test_owners_devices_xattrs(box: Box) -> None:
     box.unpack(tar_bytes([f("owned", b"o", 0o2755, uid=1234, gid=5678),
                           chr_dev("null", 1, 3), fifo("pipe"),
                           f("cap", b"c", pax={"SCHILY.xattr.user.note": "hi",
-                                             "SCHILY.xattr.trusted.overlay.opaque": "y"})]))
+                                             "SCHILY.xattr.trusted.overlay.opaque": "y"}),
+                          f("ping", b"\x7fELF", 0o755, pax={
+                              "SCHILY.xattr.security.capability":
+                                  CAP_NET_RAW.decode("utf-8", "surrogateescape")})]))
     st = os.lstat(box.fs / "owned")
     assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (1234, 5678, 0o2755)
     st = os.lstat(box.fs / "null")
     assert stat.S_ISCHR(st.st_mode) and os.major(st.st_rdev) == 1 and os.minor(st.st_rdev) == 3
     assert stat.S_ISFIFO(os.lstat(box.fs / "pipe").st_mode)
     assert os.getxattr(box.fs / "cap", "user.note") == b"hi"
+    # file capabilities (binary xattr) survive: set after the data and the chown
+    assert os.getxattr(box.fs / "ping", "security.capability") == CAP_NET_RAW
+    assert os.lstat(box.fs / "ping").st_uid == 0
     with pytest.raises(OSError):
         os.getxattr(box.fs / "cap", "trusted.overlay.opaque")
 
