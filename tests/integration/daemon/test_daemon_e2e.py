@@ -275,3 +275,27 @@ def test_missing_explicit_config_file_is_an_error(e2e_dir: Path) -> None:
                         "--root", str(e2e_dir / "root")], capture_output=True, text=True,
                        timeout=30)
     assert r.returncode == 1 and "does not exist" in r.stderr
+
+
+def test_get_pods_watch_prints_rows_as_pods_change(daemon: Any, e2e_dir: Path) -> None:
+    from tests.integration.daemon.conftest import PODRUN  # type: ignore[import-not-found]
+    f = manifest(e2e_dir)
+    assert daemon.cli("apply", "-f", str(f)).returncode == 0
+    proc = subprocess.Popen([str(PODRUN), "--socket", str(daemon.socket), "get", "pods", "-w"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        header = proc.stdout.readline()
+        assert header.split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+        assert proc.stdout.readline().split()[0] == "web"
+        assert daemon.cli("delete", "pod", "web", "--wait=false").returncode == 0
+        # MODIFIED (deletionTimestamp) and DELETED rows follow, one line each, no header.
+        nxt = proc.stdout.readline().split()
+        assert nxt[0] == "web"
+    finally:
+        proc.kill()
+        proc.wait(5)
+        if proc.stdout:
+            proc.stdout.close()
+        if proc.stderr:
+            proc.stderr.close()
