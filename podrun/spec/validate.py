@@ -1744,6 +1744,7 @@ def _resource_requirements(e: _Errs, req: ResourceRequirements, claims: set[str]
             continue
         limits[name] = q
         _quantity_value(e, name, q, kpath)
+        _huge_pages_value(e, name, q, kpath)
         lim_huge = lim_huge or _is_hugepages(name)
         lim_cpu_mem = lim_cpu_mem or name in ("cpu", "memory")
     for name, text in _map(req.requests).items():
@@ -1753,6 +1754,7 @@ def _resource_requirements(e: _Errs, req: ResourceRequirements, claims: set[str]
         if q is None:
             continue
         _quantity_value(e, name, q, kpath)
+        _huge_pages_value(e, name, q, kpath)
         lim = limits.get(name)
         if lim is not None:
             if q.cmp(lim) != 0 and not _overcommit_allowed(name):
@@ -1772,6 +1774,55 @@ def _resource_requirements(e: _Errs, req: ResourceRequirements, claims: set[str]
             e.required(cpath)
         elif cname not in claims:
             e.not_found(cpath, cname)
+
+
+def _huge_pages_value(e: _Errs, name: str, q: Quantity, path: str) -> None:
+    """The value must be a positive multiple of the page size named in the resource."""
+    if not _is_hugepages(name):
+        return
+    try:
+        page = parse_quantity(name[len("hugepages-"):])
+    except QuantityError:
+        page = Quantity(0, 0)
+    ok = page.sign > 0 and q.sign > 0 and q.value() % page.value() == 0
+    if not ok:
+        e.invalid(path, str(q), f"{q} is not positive integer multiple of {name}")
+
+
+def _windows_options(e: _Errs, wo: object, path: str) -> None:
+    if wo is None:
+        return
+    spec_name = getattr(wo, "gmsa_credential_spec_name", None)
+    if spec_name is not None:
+        e.each(f"{path}.gmsaCredentialSpecName", spec_name, names.is_dns1123_subdomain(spec_name))
+    cred = getattr(wo, "gmsa_credential_spec", None)
+    if cred is not None:
+        if not cred:
+            e.invalid(f"{path}.gmsaCredentialSpec", cred, "gmsaCredentialSpec cannot be an empty string")
+        elif len(cred.encode()) > 64 * 1024:
+            e.invalid(f"{path}.gmsaCredentialSpec", cred, "gmsaCredentialSpec size must be under 64 KiB")
+    user = getattr(wo, "run_as_user_name", None)
+    if user is None:
+        return
+    upath = f"{path}.runAsUserName"
+    if not user:
+        e.invalid(upath, user, "runAsUserName cannot be an empty string")
+    elif any(ord(ch) < 32 or ord(ch) == 127 for ch in user):
+        e.invalid(upath, user, "runAsUserName cannot contain control characters")
+    elif user.count("\\") > 1:
+        e.invalid(upath, user, "runAsUserName cannot contain more than one backslash")
+    else:
+        domain, _, name = user.rpartition("\\")
+        if len(domain) >= 256:
+            e.invalid(upath, user, "runAsUserName's Domain length must be under 256 characters")
+        if not name:
+            e.invalid(upath, user, "runAsUserName's User cannot be empty")
+        elif len(name) > 104:
+            e.invalid(upath, user, "runAsUserName's User length must not be longer than 104 characters")
+        if name and re.fullmatch(r"[. ]+", name):
+            e.invalid(upath, user, "runAsUserName's User cannot contain only periods or spaces")
+        if re.search(r'["/\\:;|=,+*?<>@\[\]]', name):
+            e.invalid(upath, user, 'runAsUserName\'s User cannot contain the following characters: "/\\:;|=,+*?<>@[]')
 
 
 def _quantity_value(e: _Errs, name: str, q: Quantity, path: str) -> None:
@@ -1808,6 +1859,7 @@ def _security_context(e: _Errs, sc: SecurityContext | None, path: str, host_user
             for cap in _seq(sc.capabilities.add):
                 if cap == "CAP_SYS_ADMIN":
                     e.invalid(path, _struct(sc), "cannot set `allowPrivilegeEscalation` to false and `capabilities.Add` CAP_SYS_ADMIN")
+    _windows_options(e, sc.windows_options, f"{path}.windowsOptions")
     _app_armor(e, sc.app_armor_profile, f"{path}.appArmorProfile")
 
 
@@ -1890,6 +1942,7 @@ def _pod_security_context(e: _Errs, spec: PodSpec, path: str) -> None:
     if sc.fs_group_change_policy is not None and sc.fs_group_change_policy not in ("Always", "OnRootMismatch"):
         e.not_supported(f"{path}.fsGroupChangePolicy", sc.fs_group_change_policy, ["Always", "OnRootMismatch"])
     _seccomp(e, sc.seccomp_profile, f"{path}.seccompProfile")
+    _windows_options(e, sc.windows_options, f"{path}.windowsOptions")
     _app_armor(e, sc.app_armor_profile, f"{path}.appArmorProfile")
     if sc.supplemental_groups_policy is not None and sc.supplemental_groups_policy not in ("Merge", "Strict"):
         e.not_supported(f"{path}.supplementalGroupsPolicy", sc.supplemental_groups_policy, ["Merge", "Strict"])
