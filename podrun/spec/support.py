@@ -63,8 +63,8 @@ def _pod_warnings(spec: dict[str, Any]) -> Iterator[FieldError]:
     for group in ("initContainers", "containers"):
         for i, container in enumerate(spec.get(group) or []):
             for dotted, why in CONTAINER_FIELDS.items():
-                value: Any = container
+                found: Any = container
                 for part in dotted.split("."):
-                    value = value.get(part) if isinstance(value, dict) else None
-                if value not in (None, [], {}):
+                    found = found.get(part) if isinstance(found, dict) else None
+                if found not in (None, [], {}):
                     yield FieldError(f"spec.{group}[{i}].{dotted}", why)
