@@ -272,8 +272,9 @@ class ImageStore:
         if str(pr) in recs:
             return [str(pr)]
         if pr.digest:
-            return [n for n, r in recs.items() if r["name"].split("@")[0].rsplit(":", 1)[0]
-                    == pr.name and pr.digest in (r["digest"], r.get("index_digest"))]
+            return [n for n, r in recs.items()
+                    if parse_normalized(r["name"], default_tag=False).name == pr.name
+                    and pr.digest in (r["digest"], r.get("index_digest"))]
         return []
 
     def get(self, ref: str) -> ImageRecord:

@@ -66,6 +66,7 @@ def test_commit_unpacks_once_and_lists(root: Path) -> None:
     assert "IMAGE ID" in format_table(rows)
     assert store.get(img.config_digest[7:19]).name == rec.name  # type: ignore[attr-defined]
     assert store.get(f"busybox@{img.digest}").id == img.config_digest
+    assert store.get(f"localhost:5000/other@{img2.digest}").name == "localhost:5000/other:v1"
 
 
 def test_recommit_is_free(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
