@@ -10,17 +10,46 @@ import ipaddress
 import re
 
 __all__ = [
-    "DNS1123_LABEL_MAX", "DNS1123_SUBDOMAIN_MAX", "LABEL_VALUE_MAX", "TOTAL_ANNOTATION_SIZE_LIMIT",
-    "SYSCTL_MAX_LENGTH", "SYSCTL_REGEX",
-    "max_len_error", "regex_error", "empty_error", "inclusive_range_error",
-    "is_dns1123_label", "is_dns1123_subdomain", "is_dns1123_subdomain_with_underscore", "is_dns1035_label", "is_qualified_name",
-    "is_valid_label_value", "is_prefixed_label_key", "is_valid_port_name", "is_valid_port_num",
-    "is_in_range", "is_valid_user_id", "is_valid_group_id", "is_env_var_name",
-    "is_relaxed_env_var_name", "is_c_identifier", "is_config_map_key", "is_http_header_name",
-    "is_valid_ip", "is_valid_ipv4", "is_valid_ipv6", "is_valid_cidr", "is_valid_percent",
-    "is_valid_sysctl_name", "is_valid_path_segment_name", "is_domain_prefixed_path",
-    "is_fully_qualified_domain_name", "annotations_size_exceeded", "name_is_dns_subdomain",
-    "name_is_dns_label", "name_is_dns1035_label",
+    "DNS1123_LABEL_MAX",
+    "DNS1123_SUBDOMAIN_MAX",
+    "LABEL_VALUE_MAX",
+    "TOTAL_ANNOTATION_SIZE_LIMIT",
+    "SYSCTL_MAX_LENGTH",
+    "SYSCTL_REGEX",
+    "max_len_error",
+    "regex_error",
+    "empty_error",
+    "inclusive_range_error",
+    "is_dns1123_label",
+    "is_dns1123_subdomain",
+    "is_dns1123_subdomain_with_underscore",
+    "is_dns1035_label",
+    "is_qualified_name",
+    "is_valid_label_value",
+    "is_prefixed_label_key",
+    "is_valid_port_name",
+    "is_valid_port_num",
+    "is_in_range",
+    "is_valid_user_id",
+    "is_valid_group_id",
+    "is_env_var_name",
+    "is_relaxed_env_var_name",
+    "is_c_identifier",
+    "is_config_map_key",
+    "is_http_header_name",
+    "is_valid_ip",
+    "is_valid_ipv4",
+    "is_valid_ipv6",
+    "is_valid_cidr",
+    "is_valid_percent",
+    "is_valid_sysctl_name",
+    "is_valid_path_segment_name",
+    "is_domain_prefixed_path",
+    "is_fully_qualified_domain_name",
+    "annotations_size_exceeded",
+    "name_is_dns_subdomain",
+    "name_is_dns_label",
+    "name_is_dns1035_label",
 ]
 
 DNS1123_LABEL_MAX = 63
@@ -115,7 +144,9 @@ def is_dns1123_subdomain_with_underscore(value: str) -> list[str]:
     if _len(value) > DNS1123_SUBDOMAIN_MAX:
         errs.append(max_len_error(DNS1123_SUBDOMAIN_MAX))
     if not _dns1123_subdomain_us_re.match(value):
-        errs.append(regex_error(_DNS1123_SUBDOMAIN_US_MSG, _DNS1123_SUBDOMAIN_US_FMT, "example.com"))
+        errs.append(
+            regex_error(_DNS1123_SUBDOMAIN_US_MSG, _DNS1123_SUBDOMAIN_US_FMT, "example.com")
+        )
     return errs
 
 
@@ -185,7 +216,8 @@ def is_qualified_name(value: str) -> list[str]:
         errs.append("name part " + max_len_error(LABEL_KEY_NAME_MAX))
     if not _label_key_re.match(name):
         errs.append(
-            "name part " + regex_error(_LABEL_KEY_MSG, _LABEL_KEY_FMT, "MyName", "my.name", "123-abc")
+            "name part "
+            + regex_error(_LABEL_KEY_MSG, _LABEL_KEY_FMT, "MyName", "my.name", "123-abc")
         )
     return errs
 
@@ -388,8 +420,10 @@ def is_valid_ip(value: str) -> list[str]:
 
 def is_valid_cidr(value: str) -> list[str]:
     ip, sep, bits = value.partition("/")
-    ok = bool(sep) and bits.isdigit() and (
-        (is_valid_ipv4(ip) and int(bits) <= 32) or (is_valid_ipv6(ip) and int(bits) <= 128)
+    ok = (
+        bool(sep)
+        and bits.isdigit()
+        and ((is_valid_ipv4(ip) and int(bits) <= 32) or (is_valid_ipv6(ip) and int(bits) <= 128))
     )
     return [] if ok else ["must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"]
 

@@ -61,9 +61,7 @@ MAX_DNS_NAMESERVERS = 3
 MAX_DNS_SEARCH_PATHS = 32
 MAX_DNS_SEARCH_LIST_CHARS = 2048
 MAX_INT32 = 2**31 - 1
-FILE_MODE_ERROR = (
-    "must be a number between 0 and 0777 (octal), both inclusive"
-)
+FILE_MODE_ERROR = "must be a number between 0 and 0777 (octal), both inclusive"
 IS_NEGATIVE = "must be greater than or equal to 0"
 IS_NOT_POSITIVE = "must be greater than zero"
 IS_NOT_INTEGER = "must be an integer"
@@ -153,7 +151,9 @@ class _Errs:
         self.items.append(FieldError(path, f"Too long: must have at most {max_len} bytes"))
 
     def too_many(self, path: str, actual: int, max_items: int) -> None:
-        self.items.append(FieldError(path, f"Too many: {actual}: must have at most {max_items} items"))
+        self.items.append(
+            FieldError(path, f"Too many: {actual}: must have at most {max_items} items")
+        )
 
     def raw(self, path: str, message: str) -> None:
         self.items.append(FieldError(path, message))
@@ -201,7 +201,12 @@ def validate_object(
     elif isinstance(obj, Secret):
         errs = validate_secret(obj)
     else:
-        return [FieldError("kind", f"Invalid value: {type(obj).__name__!r}: not a Pod, ConfigMap or Secret")]
+        what = json.dumps(type(obj).__name__)
+        return [
+            FieldError(
+                "kind", f'Unsupported value: {what}: supported values: "Pod", "ConfigMap", "Secret"'
+            )
+        ]
     out: list[FieldError] = []
     seen: set[tuple[str, str]] = set()
     for e in errs:
@@ -269,7 +274,11 @@ def _object_meta(e: _Errs, meta: ObjectMeta | None, name_fn: str = "subdomain") 
         if getattr(ref, "controller", None):
             controllers += 1
     if controllers > 1:
-        e.invalid(f"{path}.ownerReferences", _Raw("[...]"), "Only one reference can have Controller set to true.")
+        e.invalid(
+            f"{path}.ownerReferences",
+            _Raw("[...]"),
+            "Only one reference can have Controller set to true.",
+        )
     for i, fin in enumerate(_seq(meta.finalizers)):
         if isinstance(fin, str):
             fpath = f"{path}.finalizers[{i}]"
@@ -304,10 +313,17 @@ def validate_pod(pod: Pod, *, static_pod: bool = False) -> list[FieldError]:
     # The API server's "serviceAccountToken must not be specified when serviceAccountName is
     # not set" never fires in practice: the ServiceAccount admission plugin sets "default"
     # before validation. podrun has no admission chain and behaves as if it had run.
-    for field_name, ctrs in (("containers", spec.containers), ("initContainers", spec.init_containers)):
+    for field_name, ctrs in (
+        ("containers", spec.containers),
+        ("initContainers", spec.init_containers),
+    ):
         for i, c in enumerate(_seq(ctrs)):
             if isinstance(c, Container) and c.image is not None and c.image.strip() != c.image:
-                e.invalid(f"spec.{field_name}[{i}].image", c.image, "must not have leading or trailing whitespace")
+                e.invalid(
+                    f"spec.{field_name}[{i}].image",
+                    c.image,
+                    "must not have leading or trailing whitespace",
+                )
     if _seq(spec.ephemeral_containers):
         e.forbidden("spec.ephemeralContainers", "cannot be set on create")
     if spec.node_name and _seq(spec.scheduling_gates):
@@ -323,7 +339,11 @@ def _pod_annotations(e: _Errs, meta: ObjectMeta, spec: PodSpec) -> None:
     path = "metadata.annotations"
     mirror = "kubernetes.io/config.mirror"
     if mirror in ann and not spec.node_name:
-        e.invalid(_key(path, mirror), ann[mirror], "must set spec.nodeName if mirror pod annotation is set")
+        e.invalid(
+            _key(path, mirror),
+            ann[mirror],
+            "must set spec.nodeName if mirror pod annotation is set",
+        )
     cost_key = "controller.kubernetes.io/pod-deletion-cost"
     if cost_key in ann:
         v = _s(ann[cost_key])
@@ -340,7 +360,7 @@ def _pod_annotations(e: _Errs, meta: ObjectMeta, spec: PodSpec) -> None:
     for k, v in ann.items():
         if not k.startswith(_APPARMOR_PREFIX):
             continue
-        ctr = k[len(_APPARMOR_PREFIX):]
+        ctr = k[len(_APPARMOR_PREFIX) :]
         if ctr not in names_in_pod:
             e.invalid(_key(path, k), ctr, "container not found")
         prof = _s(v)
@@ -364,7 +384,7 @@ def _seccomp_annotation(e: _Errs, prof: str, path: str) -> None:
     if prof in ("runtime/default", "docker/default", "unconfined"):
         return
     if prof.startswith("localhost/"):
-        _local_descending(e, prof[len("localhost/"):], path)
+        _local_descending(e, prof[len("localhost/") :], path)
         return
     e.invalid(path, prof, "must be a valid seccomp profile")
 
@@ -384,22 +404,31 @@ def _annotations_match_fields(e: _Errs, meta: ObjectMeta, spec: PodSpec) -> None
         if sc is not None and sc.seccomp_profile is not None:
             v = ann.get(_SECCOMP_CONTAINER_PREFIX + _s(c.name))
             if v is not None:
-                _seccomp_match(e, _s(v), sc.seccomp_profile, f"{cpath}.securityContext.seccompProfile")
+                _seccomp_match(
+                    e, _s(v), sc.seccomp_profile, f"{cpath}.securityContext.seccompProfile"
+                )
         if windows:
             continue
-        prof = sc.app_armor_profile if sc is not None and sc.app_armor_profile is not None else pod_aa
+        prof = (
+            sc.app_armor_profile if sc is not None and sc.app_armor_profile is not None else pod_aa
+        )
         v = ann.get(_APPARMOR_PREFIX + _s(c.name))
         if prof is None or v is None:
             continue
         apath = f"{cpath}.securityContext.appArmorProfile"
         t = _s(prof.type)
-        if (t == "Unconfined" and v != "unconfined") or (t == "RuntimeDefault" and v != "runtime/default"):
+        if (t == "Unconfined" and v != "unconfined") or (
+            t == "RuntimeDefault" and v != "runtime/default"
+        ):
             e.forbidden(f"{apath}.type", "apparmor type in annotation and field must match")
         elif t == "Localhost":
             if not v.startswith("localhost/"):
                 e.forbidden(f"{apath}.type", "apparmor type in annotation and field must match")
-            elif prof.localhost_profile is None or v[len("localhost/"):] != prof.localhost_profile:
-                e.forbidden(f"{apath}.localhostProfile", "apparmor profile in annotation and field must match")
+            elif prof.localhost_profile is None or v[len("localhost/") :] != prof.localhost_profile:
+                e.forbidden(
+                    f"{apath}.localhostProfile",
+                    "apparmor profile in annotation and field must match",
+                )
 
 
 def _seccomp_match(e: _Errs, value: str, sp: SeccompProfile, path: str) -> None:
@@ -411,8 +440,10 @@ def _seccomp_match(e: _Errs, value: str, sp: SeccompProfile, path: str) -> None:
     elif t == "Localhost":
         if not value.startswith("localhost/"):
             e.forbidden(f"{path}.type", "seccomp type in annotation and field must match")
-        elif sp.localhost_profile is None or value[len("localhost/"):] != sp.localhost_profile:
-            e.forbidden(f"{path}.localhostProfile", "localhost profile in annotation and field must match")
+        elif sp.localhost_profile is None or value[len("localhost/") :] != sp.localhost_profile:
+            e.forbidden(
+                f"{path}.localhostProfile", "localhost profile in annotation and field must match"
+            )
 
 
 def _containers_with_paths(spec: PodSpec) -> list[tuple[str, AnyContainer]]:
@@ -454,8 +485,11 @@ def _pod_spec(e: _Errs, spec: PodSpec, meta: ObjectMeta) -> None:
     _topology_spread(e, spec.topology_spread_constraints, f"{p}.topologySpreadConstraints")
     _host_users(e, spec, p)
     if spec.service_account_name:
-        e.each(f"{p}.serviceAccountName", spec.service_account_name,
-               names.is_dns1123_subdomain(spec.service_account_name))
+        e.each(
+            f"{p}.serviceAccountName",
+            spec.service_account_name,
+            names.is_dns1123_subdomain(spec.service_account_name),
+        )
     if spec.node_name:
         e.each(f"{p}.nodeName", spec.node_name, names.is_dns1123_subdomain(spec.node_name))
     if spec.active_deadline_seconds is not None:
@@ -469,11 +503,17 @@ def _pod_spec(e: _Errs, spec: PodSpec, meta: ObjectMeta) -> None:
     _tolerations(e, spec.tolerations, f"{p}.tolerations")
     _host_aliases(e, spec.host_aliases, f"{p}.hostAliases")
     if spec.priority_class_name:
-        e.each(f"{p}.priorityClassName", spec.priority_class_name,
-               names.is_dns1123_subdomain(spec.priority_class_name))
+        e.each(
+            f"{p}.priorityClassName",
+            spec.priority_class_name,
+            names.is_dns1123_subdomain(spec.priority_class_name),
+        )
     if spec.runtime_class_name is not None:
-        e.each(f"{p}.runtimeClassName", spec.runtime_class_name,
-               names.is_dns1123_subdomain(_s(spec.runtime_class_name)))
+        e.each(
+            f"{p}.runtimeClassName",
+            spec.runtime_class_name,
+            names.is_dns1123_subdomain(_s(spec.runtime_class_name)),
+        )
     if spec.preemption_policy is not None:
         pp = spec.preemption_policy
         if not pp:
@@ -481,7 +521,9 @@ def _pod_spec(e: _Errs, spec: PodSpec, meta: ObjectMeta) -> None:
         elif pp not in ("Never", "PreemptLowerPriority"):
             e.not_supported(f"{p}.preemptionPolicy", pp, ["PreemptLowerPriority", "Never"])
     if spec.overhead is not None:
-        _resource_requirements(e, ResourceRequirements(limits=spec.overhead), set(), f"{p}.overhead")
+        _resource_requirements(
+            e, ResourceRequirements(limits=spec.overhead), set(), f"{p}.overhead"
+        )
     if spec.os is not None:
         os_name = _s(spec.os.name)
         if not os_name:
@@ -498,10 +540,16 @@ def _pod_spec(e: _Errs, spec: PodSpec, meta: ObjectMeta) -> None:
 
 def _linux_only(e: _Errs, spec: PodSpec, path: str) -> None:
     if spec.security_context is not None and spec.security_context.windows_options is not None:
-        e.forbidden(f"{path}.securityContext.windowsOptions", "windows options cannot be set for a linux pod")
+        e.forbidden(
+            f"{path}.securityContext.windowsOptions",
+            "windows options cannot be set for a linux pod",
+        )
     for cpath, c in _containers_with_paths(spec):
         if c.security_context is not None and c.security_context.windows_options is not None:
-            e.forbidden(f"{cpath}.securityContext.windowsOptions", "windows options cannot be set for a linux pod")
+            e.forbidden(
+                f"{cpath}.securityContext.windowsOptions",
+                "windows options cannot be set for a linux pod",
+            )
 
 
 _WINDOWS_FORBIDDEN_POD = (
@@ -563,22 +611,30 @@ def _pod_resources(e: _Errs, spec: PodSpec, claims: set[str], path: str) -> None
         return
     if res.claims is not None:
         e.forbidden(f"{path}.claims", "claims cannot be set for Resources at pod-level")
-    _resource_requirements(e, ResourceRequirements(limits=res.limits, requests=res.requests), claims, path)
+    _resource_requirements(
+        e, ResourceRequirements(limits=res.limits, requests=res.requests), claims, path
+    )
     pod_req = _parsed(res.requests)
     pod_lim = _parsed(res.limits)
     for name, total in _aggregate_requests(spec).items():
         have = pod_req.get(name, Quantity(0, 0))
         if total.cmp(have) > 0:
-            e.invalid(_key(f"{path}.requests", name), str(have),
-                      f"must be greater than or equal to aggregate container requests of {total}")
+            e.invalid(
+                _key(f"{path}.requests", name),
+                str(have),
+                f"must be greater than or equal to aggregate container requests of {total}",
+            )
     for i, c in enumerate(_seq(spec.containers)):
         if not isinstance(c, Container) or c.resources is None:
             continue
         for name, lim in _parsed(c.resources.limits).items():
             plim = pod_lim.get(name)
             if plim is not None and lim.cmp(plim) > 0:
-                e.invalid(f"{path}.containers[{i}][{name}].limits", str(lim),
-                          f"must be less than or equal to pod limits of {plim}")
+                e.invalid(
+                    f"{path}.containers[{i}][{name}].limits",
+                    str(lim),
+                    f"must be less than or equal to pod limits of {plim}",
+                )
 
 
 def _parsed(rl: Mapping[str, str] | None) -> dict[str, Quantity]:
@@ -647,13 +703,18 @@ def _affinity(e: _Errs, aff: object, path: str) -> None:
             term = getattr(pref, "preference", None)
             if term is not None:
                 _node_selector_term(e, term, f"{ppath}.preference", allow_invalid_values=True)
-    for attr, json_name in (("pod_affinity", "podAffinity"), ("pod_anti_affinity", "podAntiAffinity")):
+    for attr, json_name in (
+        ("pod_affinity", "podAffinity"),
+        ("pod_anti_affinity", "podAntiAffinity"),
+    ):
         pa = getattr(aff, attr, None)
         if pa is None:
             continue
         ppath = f"{path}.{json_name}"
         for i, term in enumerate(_seq(pa.required_during_scheduling_ignored_during_execution)):
-            _pod_affinity_term(e, term, f"{ppath}.requiredDuringSchedulingIgnoredDuringExecution[{i}]")
+            _pod_affinity_term(
+                e, term, f"{ppath}.requiredDuringSchedulingIgnoredDuringExecution[{i}]"
+            )
         for i, wt in enumerate(_seq(pa.preferred_during_scheduling_ignored_during_execution)):
             wpath = f"{ppath}.preferredDuringSchedulingIgnoredDuringExecution[{i}]"
             w = _i(getattr(wt, "weight", None))
@@ -671,13 +732,21 @@ def _node_selector_term(e: _Errs, term: object, path: str, *, allow_invalid_valu
         values = [v for v in _seq(getattr(rq, "values", None)) if isinstance(v, str)]
         if op in ("In", "NotIn"):
             if not values:
-                e.required(f"{rpath}.values", "must be specified when `operator` is 'In' or 'NotIn'")
+                e.required(
+                    f"{rpath}.values", "must be specified when `operator` is 'In' or 'NotIn'"
+                )
         elif op in ("Exists", "DoesNotExist"):
             if values:
-                e.forbidden(f"{rpath}.values", "may not be specified when `operator` is 'Exists' or 'DoesNotExist'")
+                e.forbidden(
+                    f"{rpath}.values",
+                    "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
+                )
         elif op in ("Gt", "Lt"):
             if len(values) != 1:
-                e.required(f"{rpath}.values", "must be specified single value when `operator` is 'Lt' or 'Gt'")
+                e.required(
+                    f"{rpath}.values",
+                    "must be specified single value when `operator` is 'Lt' or 'Gt'",
+                )
         else:
             e.invalid(f"{rpath}.operator", op, "not a valid selector operator")
         key = _s(getattr(rq, "key", None))
@@ -691,8 +760,10 @@ def _node_selector_term(e: _Errs, term: object, path: str, *, allow_invalid_valu
         values = [v for v in _seq(getattr(rq, "values", None)) if isinstance(v, str)]
         if op in ("In", "NotIn"):
             if len(values) != 1:
-                e.required(f"{rpath}.values",
-                           "must be only one value when `operator` is 'In' or 'NotIn' for node field selector")
+                e.required(
+                    f"{rpath}.values",
+                    "must be only one value when `operator` is 'In' or 'NotIn' for node field selector",
+                )
         else:
             e.invalid(f"{rpath}.operator", op, "not a valid selector operator")
         key = _s(getattr(rq, "key", None))
@@ -723,10 +794,15 @@ def _label_selector(e: _Errs, sel: object, path: str) -> None:
         values = _seq(getattr(rq, "values", None))
         if op in ("In", "NotIn"):
             if not values:
-                e.required(f"{rpath}.values", "must be specified when `operator` is 'In' or 'NotIn'")
+                e.required(
+                    f"{rpath}.values", "must be specified when `operator` is 'In' or 'NotIn'"
+                )
         elif op in ("Exists", "DoesNotExist"):
             if values:
-                e.forbidden(f"{rpath}.values", "may not be specified when `operator` is 'Exists' or 'DoesNotExist'")
+                e.forbidden(
+                    f"{rpath}.values",
+                    "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
+                )
         else:
             e.invalid(f"{rpath}.operator", op, "not a valid selector operator")
         key = _s(getattr(rq, "key", None))
@@ -768,9 +844,17 @@ def _pod_resource_claims(e: _Errs, spec: PodSpec, path: str) -> None:
         claim = getattr(c, "resource_claim_name", None)
         template = getattr(c, "resource_claim_template_name", None)
         if claim is None and template is None:
-            e.invalid(ipath, _Raw("{}"), "must specify one of: `resourceClaimName`, `resourceClaimTemplateName`")
+            e.invalid(
+                ipath,
+                _Raw("{}"),
+                "must specify one of: `resourceClaimName`, `resourceClaimTemplateName`",
+            )
         elif claim is not None and template is not None:
-            e.invalid(ipath, _Raw("{}"), "at most one of `resourceClaimName` or `resourceClaimTemplateName` may be specified")
+            e.invalid(
+                ipath,
+                _Raw("{}"),
+                "at most one of `resourceClaimName` or `resourceClaimTemplateName` may be specified",
+            )
 
 
 def _scheduling_gates(e: _Errs, spec: PodSpec, path: str) -> None:
@@ -787,7 +871,11 @@ def _host_users(e: _Errs, spec: PodSpec, path: str) -> None:
     if spec.host_users is None or spec.host_users:
         return
     # (sic) the API server names the last two with capitals
-    for field_name, on in (("hostNetwork", spec.host_network), ("HostPID", spec.host_pid), ("HostIPC", spec.host_ipc)):
+    for field_name, on in (
+        ("hostNetwork", spec.host_network),
+        ("HostPID", spec.host_pid),
+        ("HostIPC", spec.host_ipc),
+    ):
         if on:
             e.forbidden(f"{path}.{field_name}", "when `pod.Spec.HostUsers` is false")
 
@@ -828,10 +916,21 @@ _VOLUME_SOURCES: tuple[tuple[str, str], ...] = (
     ("image", "image"),
 )
 
-_HOST_PATH_TYPES = ["", "BlockDevice", "CharDevice", "Directory", "DirectoryOrCreate", "File", "FileOrCreate", "Socket"]
+_HOST_PATH_TYPES = [
+    "",
+    "BlockDevice",
+    "CharDevice",
+    "Directory",
+    "DirectoryOrCreate",
+    "File",
+    "FileOrCreate",
+    "Socket",
+]
 
 
-def _volumes(e: _Errs, volumes: Sequence[Volume] | None, meta: ObjectMeta, path: str) -> dict[str, Volume]:
+def _volumes(
+    e: _Errs, volumes: Sequence[Volume] | None, meta: ObjectMeta, path: str
+) -> dict[str, Volume]:
     ok: dict[str, Volume] = {}
     seen: set[str] = set()
     for i, vol in enumerate(_seq(volumes)):
@@ -868,7 +967,9 @@ def _volume_source(e: _Errs, vol: Volume, path: str, vol_name: str, meta: Object
             if size is not None:
                 q = _quantity(e, size, f"{spath}.sizeLimit")
                 if q is not None and q.sign < 0:
-                    e.forbidden(f"{spath}.sizeLimit", "SizeLimit field must be a valid resource quantity")
+                    e.forbidden(
+                        f"{spath}.sizeLimit", "SizeLimit field must be a valid resource quantity"
+                    )
             continue
         if count > 0:
             e.forbidden(spath, ONE_VOLUME)
@@ -879,7 +980,9 @@ def _volume_source(e: _Errs, vol: Volume, path: str, vol_name: str, meta: Object
         e.required(path, "must specify a volume type")
 
 
-def _one_volume_source(e: _Errs, attr: str, src: object, path: str, vol_name: str, meta: ObjectMeta) -> None:
+def _one_volume_source(
+    e: _Errs, attr: str, src: object, path: str, vol_name: str, meta: ObjectMeta
+) -> None:
     def g(name: str) -> Any:
         return getattr(src, name, None)
 
@@ -1029,7 +1132,10 @@ def _one_volume_source(e: _Errs, attr: str, src: object, path: str, vol_name: st
             e.each(f"{path}.storageos.volumeName", vn, names.is_dns1123_label(vn))
     elif attr == "quobyte":
         if not _s(g("registry")):
-            e.required(f"{path}.quobyte.registry", "must be a host:port pair or multiple pairs separated by commas")
+            e.required(
+                f"{path}.quobyte.registry",
+                "must be a host:port pair or multiple pairs separated by commas",
+            )
         if not _s(g("volume")):
             e.required(f"{path}.quobyte.volume")
     elif attr == "flocker":
@@ -1037,11 +1143,17 @@ def _one_volume_source(e: _Errs, attr: str, src: object, path: str, vol_name: st
         if not n and not u:
             e.required(f"{path}.flocker", "one of datasetName and datasetUUID is required")
         if n and u:
-            e.invalid(f"{path}.flocker", "resource", "datasetName and datasetUUID can not be specified simultaneously")
+            e.invalid(
+                f"{path}.flocker",
+                "resource",
+                "datasetName and datasetUUID can not be specified simultaneously",
+            )
     elif attr == "fc":
         wwns, wwids = _seq(g("target_wwns")), _seq(g("wwids"))
         if not wwns and not wwids:
-            e.required(f"{path}.fc.targetWWNs", "must specify either targetWWNs or wwids, but not both")
+            e.required(
+                f"{path}.fc.targetWWNs", "must specify either targetWWNs or wwids, but not both"
+            )
 
 
 def _mode(e: _Errs, mode: object, path: str) -> None:
@@ -1076,21 +1188,50 @@ def _local_non_reserved(e: _Errs, target: str, path: str) -> None:
         e.invalid(path, target, "must not start with '..'")
 
 
-_VOLUME_FIELD_PATHS = ["metadata.annotations", "metadata.labels", "metadata.name", "metadata.namespace", "metadata.uid"]
+_VOLUME_FIELD_PATHS = [
+    "metadata.annotations",
+    "metadata.labels",
+    "metadata.name",
+    "metadata.namespace",
+    "metadata.uid",
+]
 _ENV_FIELD_PATHS = [
-    "metadata.annotations", "metadata.labels", "metadata.name", "metadata.namespace", "metadata.uid",
-    "spec.nodeName", "spec.serviceAccountName", "status.hostIP", "status.hostIPs", "status.podIP",
+    "metadata.annotations",
+    "metadata.labels",
+    "metadata.name",
+    "metadata.namespace",
+    "metadata.uid",
+    "spec.nodeName",
+    "spec.serviceAccountName",
+    "status.hostIP",
+    "status.hostIPs",
+    "status.podIP",
     "status.podIPs",
 ]
 # ConvertDownwardAPIFieldLabel's list (what a v1 pod field selector may name at all).
 _CONVERTIBLE_FIELD_PATHS = {
-    "metadata.annotations", "metadata.labels", "metadata.name", "metadata.namespace", "metadata.uid",
-    "spec.nodeName", "spec.restartPolicy", "spec.serviceAccountName", "spec.schedulerName",
-    "status.phase", "status.hostIP", "status.hostIPs", "status.podIP", "status.podIPs",
+    "metadata.annotations",
+    "metadata.labels",
+    "metadata.name",
+    "metadata.namespace",
+    "metadata.uid",
+    "spec.nodeName",
+    "spec.restartPolicy",
+    "spec.serviceAccountName",
+    "spec.schedulerName",
+    "status.phase",
+    "status.hostIP",
+    "status.hostIPs",
+    "status.podIP",
+    "status.podIPs",
 }
 _RESOURCE_FIELD_PATHS = [
-    "limits.cpu", "limits.ephemeral-storage", "limits.memory",
-    "requests.cpu", "requests.ephemeral-storage", "requests.memory",
+    "limits.cpu",
+    "limits.ephemeral-storage",
+    "limits.memory",
+    "requests.cpu",
+    "requests.ephemeral-storage",
+    "requests.memory",
 ]
 _SUBSCRIPT = re.compile(r"^(metadata\.(?:annotations|labels))\['(.*)'\]\Z", re.S)
 
@@ -1107,10 +1248,14 @@ def _object_field_selector(e: _Errs, fs: ObjectFieldSelector, valid: list[str], 
     m = _SUBSCRIPT.match(fp)
     base = m.group(1) if m else fp
     if api != "v1":
-        e.invalid(f"{path}.fieldPath", fp, f"error converting fieldPath: unsupported pod version: {api}")
+        e.invalid(
+            f"{path}.fieldPath", fp, f"error converting fieldPath: unsupported pod version: {api}"
+        )
         return
     if base not in _CONVERTIBLE_FIELD_PATHS:
-        e.invalid(f"{path}.fieldPath", fp, f"error converting fieldPath: field label not supported: {fp}")
+        e.invalid(
+            f"{path}.fieldPath", fp, f"error converting fieldPath: field label not supported: {fp}"
+        )
         return
     if m:
         sub = m.group(2)
@@ -1126,7 +1271,9 @@ def _resource_field_selector(e: _Errs, fs: ResourceFieldSelector, path: str, vol
         e.required(f"{path}.containerName")
     elif not res:
         e.required(f"{path}.resource")
-    elif res not in _RESOURCE_FIELD_PATHS and not res.startswith(("limits.hugepages-", "requests.hugepages-")):
+    elif res not in _RESOURCE_FIELD_PATHS and not res.startswith(
+        ("limits.hugepages-", "requests.hugepages-")
+    ):
         e.not_supported(f"{path}.resource", res, _RESOURCE_FIELD_PATHS)
     if fs.divisor is None:
         return
@@ -1134,14 +1281,45 @@ def _resource_field_selector(e: _Errs, fs: ResourceFieldSelector, path: str, vol
     if q is None or q.is_zero():
         return
     if res.endswith(".cpu"):
-        if str(q) not in ("1m", "1") and q.cmp(parse_quantity("1m")) != 0 and q.cmp(parse_quantity("1")) != 0:
-            e.invalid(f"{path}.divisor", _Raw(str(q)), "only divisor's values 1m and 1 are supported with the cpu resource")
+        if (
+            str(q) not in ("1m", "1")
+            and q.cmp(parse_quantity("1m")) != 0
+            and q.cmp(parse_quantity("1")) != 0
+        ):
+            e.invalid(
+                f"{path}.divisor",
+                _Raw(str(q)),
+                "only divisor's values 1m and 1 are supported with the cpu resource",
+            )
     elif res.endswith((".memory", ".ephemeral-storage")) or "hugepages-" in res:
-        allowed = ["1", "1k", "1M", "1G", "1T", "1P", "1E", "1Ki", "1Mi", "1Gi", "1Ti", "1Pi", "1Ei"]
+        allowed = [
+            "1",
+            "1k",
+            "1M",
+            "1G",
+            "1T",
+            "1P",
+            "1E",
+            "1Ki",
+            "1Mi",
+            "1Gi",
+            "1Ti",
+            "1Pi",
+            "1Ei",
+        ]
         if not any(q.cmp(parse_quantity(a)) == 0 for a in allowed):
-            what = "memory" if res.endswith(".memory") else "local ephemeral storage" if "ephemeral" in res else "hugepages"
-            e.invalid(f"{path}.divisor", _Raw(str(q)),
-                      f"only divisor's values {', '.join(allowed)} are supported with the {what} resource")
+            what = (
+                "memory"
+                if res.endswith(".memory")
+                else "local ephemeral storage"
+                if "ephemeral" in res
+                else "hugepages"
+            )
+            e.invalid(
+                f"{path}.divisor",
+                _Raw(str(q)),
+                f"only divisor's values {', '.join(allowed)} are supported with the {what} resource",
+            )
 
 
 def _downward_file(e: _Errs, f: DownwardAPIVolumeFile, path: str) -> None:
@@ -1152,7 +1330,11 @@ def _downward_file(e: _Errs, f: DownwardAPIVolumeFile, path: str) -> None:
     if f.field_ref is not None:
         _object_field_selector(e, f.field_ref, _VOLUME_FIELD_PATHS, f"{path}.fieldRef")
         if f.resource_field_ref is not None:
-            e.invalid(path, "resource", "fieldRef and resourceFieldRef can not be specified simultaneously")
+            e.invalid(
+                path,
+                "resource",
+                "fieldRef and resourceFieldRef can not be specified simultaneously",
+            )
     elif f.resource_field_ref is not None:
         _resource_field_selector(e, f.resource_field_ref, f"{path}.resourceFieldRef", True)
     else:
@@ -1197,9 +1379,17 @@ def _projected(e: _Errs, src: object, path: str) -> None:
             tpath = f"{spath}.serviceAccountToken"
             exp = _i(sat.expiration_seconds)
             if exp < 600:
-                e.invalid(f"{tpath}.expirationSeconds", exp, "may not specify a duration less than 10 minutes")
+                e.invalid(
+                    f"{tpath}.expirationSeconds",
+                    exp,
+                    "may not specify a duration less than 10 minutes",
+                )
             if exp > 1 << 32:
-                e.invalid(f"{tpath}.expirationSeconds", exp, "may not specify a duration larger than 2^32 seconds")
+                e.invalid(
+                    f"{tpath}.expirationSeconds",
+                    exp,
+                    "may not specify a duration larger than 2^32 seconds",
+                )
             if not _s(sat.path):
                 e.required(f"{path}.path")
             else:
@@ -1214,7 +1404,9 @@ def _projected(e: _Errs, src: object, path: str) -> None:
 # -- containers -----------------------------------------------------------------------------
 
 
-def _containers(e: _Errs, spec: PodSpec, vols: dict[str, Volume], claims: set[str], grace: int | None, path: str) -> None:
+def _containers(
+    e: _Errs, spec: PodSpec, vols: dict[str, Volume], claims: set[str], grace: int | None, path: str
+) -> None:
     ctrs = [c for c in _seq(spec.containers) if isinstance(c, Container)]
     if not ctrs:
         e.required(path)
@@ -1240,7 +1432,9 @@ def _containers(e: _Errs, spec: PodSpec, vols: dict[str, Volume], claims: set[st
     _host_port_conflicts(e, ctrs, path)
 
 
-def _init_containers(e: _Errs, spec: PodSpec, vols: dict[str, Volume], claims: set[str], grace: int | None, path: str) -> None:
+def _init_containers(
+    e: _Errs, spec: PodSpec, vols: dict[str, Volume], claims: set[str], grace: int | None, path: str
+) -> None:
     seen = {_s(c.name) for c in _seq(spec.containers) if isinstance(c, Container)}
     for i, c in enumerate(_seq(spec.init_containers)):
         if not isinstance(c, Container):
@@ -1276,7 +1470,9 @@ def _init_containers(e: _Errs, spec: PodSpec, vols: dict[str, Volume], claims: s
                     e.forbidden(f"{ipath}.{json_name}", INIT_FORBIDDEN)
 
 
-def _ephemeral_containers(e: _Errs, spec: PodSpec, vols: dict[str, Volume], claims: set[str], path: str) -> None:
+def _ephemeral_containers(
+    e: _Errs, spec: PodSpec, vols: dict[str, Volume], claims: set[str], path: str
+) -> None:
     ecs = [c for c in _seq(spec.ephemeral_containers) if isinstance(c, EphemeralContainer)]
     if not ecs:
         return
@@ -1298,7 +1494,13 @@ def _ephemeral_containers(e: _Errs, spec: PodSpec, vols: dict[str, Volume], clai
             e.not_found(f"{ipath}.targetContainerName", target)
         for value, json_name in (
             (c.ports, "ports"),
-            (c.resources if c.resources and (c.resources.limits or c.resources.requests or c.resources.claims) else None, "resources"),
+            (
+                c.resources
+                if c.resources
+                and (c.resources.limits or c.resources.requests or c.resources.claims)
+                else None,
+                "resources",
+            ),
             (c.liveness_probe, "livenessProbe"),
             (c.readiness_probe, "readinessProbe"),
             (c.startup_probe, "startupProbe"),
@@ -1316,7 +1518,9 @@ def _ephemeral_containers(e: _Errs, spec: PodSpec, vols: dict[str, Volume], clai
                     e.forbidden(f"{ipath}.volumeMounts[{j}].subPathExpr", EPHEMERAL_FORBIDDEN)
 
 
-def _container_common(e: _Errs, c: AnyContainer, vols: dict[str, Volume], claims: set[str], path: str, spec: PodSpec) -> None:
+def _container_common(
+    e: _Errs, c: AnyContainer, vols: dict[str, Volume], claims: set[str], path: str, spec: PodSpec
+) -> None:
     name = _s(c.name)
     if not name:
         e.required(f"{path}.name")
@@ -1330,7 +1534,8 @@ def _container_common(e: _Errs, c: AnyContainer, vols: dict[str, Volume], claims
     elif tmp not in ("File", "FallbackToLogsOnError"):
         e.not_supported(f"{path}.terminationMessagePolicy", tmp, ["File", "FallbackToLogsOnError"])
     devices = {
-        _s(getattr(d, "name", None)): _s(getattr(d, "device_path", None)) for d in _seq(c.volume_devices)
+        _s(getattr(d, "name", None)): _s(getattr(d, "device_path", None))
+        for d in _seq(c.volume_devices)
     }
     _container_ports(e, c.ports, f"{path}.ports")
     _env(e, c.env, f"{path}.env")
@@ -1345,7 +1550,9 @@ def _container_common(e: _Errs, c: AnyContainer, vols: dict[str, Volume], claims
     if c.resources is not None:
         _resource_requirements(e, c.resources, claims, f"{path}.resources")
     _resize_policy(e, c, f"{path}.resizePolicy", _s(spec.restart_policy))
-    _security_context(e, c.security_context, f"{path}.securityContext", spec.host_users is not False)
+    _security_context(
+        e, c.security_context, f"{path}.securityContext", spec.host_users is not False
+    )
 
 
 def _container_ports(e: _Errs, ports: Sequence[ContainerPort] | None, path: str) -> None:
@@ -1404,8 +1611,11 @@ def _host_network_deps(e: _Errs, spec: PodSpec, path: str) -> None:
             continue
         for pi, port in enumerate(_seq(c.ports)):
             if isinstance(port, ContainerPort) and _i(port.host_port) != _i(port.container_port):
-                e.invalid(f"{path}.containers[{ci}].ports[{pi}].hostPort", _i(port.host_port),
-                          "must match `containerPort` when `hostNetwork` is true")
+                e.invalid(
+                    f"{path}.containers[{ci}].ports[{pi}].hostPort",
+                    _i(port.host_port),
+                    "must match `containerPort` when `hostNetwork` is true",
+                )
 
 
 def _env(e: _Errs, env: Sequence[EnvVar] | None, path: str) -> None:
@@ -1451,7 +1661,11 @@ def _env_value_from(e: _Errs, ev: EnvVar, path: str) -> None:
         if not _s(fk.key):
             e.required(f"{fpath}.key")
     if n == 0:
-        e.invalid(path, "", "must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`")
+        e.invalid(
+            path,
+            "",
+            "must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`",
+        )
     elif ev.value:
         e.invalid(path, "", "may not be specified when `value` is not empty")
     elif n > 1:
@@ -1491,7 +1705,9 @@ def _env_from(e: _Errs, env_from: Sequence[EnvFromSource] | None, path: str) -> 
             e.invalid(path, "", "may not have more than one field specified at a time")
 
 
-def _volume_mounts(e: _Errs, c: AnyContainer, devices: dict[str, str], vols: dict[str, Volume], path: str) -> None:
+def _volume_mounts(
+    e: _Errs, c: AnyContainer, devices: dict[str, str], vols: dict[str, Volume], path: str
+) -> None:
     mount_points: set[str] = set()
     privileged = bool(c.security_context is not None and c.security_context.privileged)
     for i, vm in enumerate(_seq(c.volume_mounts)):
@@ -1518,7 +1734,11 @@ def _volume_mounts(e: _Errs, c: AnyContainer, devices: dict[str, str], vols: dic
             _local_descending(e, vm.sub_path, f"{path}.subPath")
         if vm.sub_path_expr:
             if vm.sub_path:
-                e.invalid(f"{ipath}.subPathExpr", vm.sub_path_expr, "subPathExpr and subPath are mutually exclusive")
+                e.invalid(
+                    f"{ipath}.subPathExpr",
+                    vm.sub_path_expr,
+                    "subPathExpr and subPath are mutually exclusive",
+                )
             _local_descending(e, vm.sub_path_expr, f"{path}.subPathExpr")
         if vm.mount_propagation is not None:
             mprop = vm.mount_propagation
@@ -1527,7 +1747,10 @@ def _volume_mounts(e: _Errs, c: AnyContainer, devices: dict[str, str], vols: dic
             if mprop not in valid:
                 e.not_supported(ppath, mprop, valid)
             if mprop == "Bidirectional" and not privileged:
-                e.forbidden(ppath, "Bidirectional mount propagation is available only to privileged containers")
+                e.forbidden(
+                    ppath,
+                    "Bidirectional mount propagation is available only to privileged containers",
+                )
         rro = vm.recursive_read_only
         if rro is not None:
             rpath = f"{ipath}.recursiveReadOnly"
@@ -1535,13 +1758,18 @@ def _volume_mounts(e: _Errs, c: AnyContainer, devices: dict[str, str], vols: dic
                 if not vm.read_only:
                     e.forbidden(rpath, "may only be specified when readOnly is true")
                 if vm.mount_propagation is not None and vm.mount_propagation != "None":
-                    e.forbidden(rpath, "may only be specified when mountPropagation is None or not specified")
+                    e.forbidden(
+                        rpath,
+                        "may only be specified when mountPropagation is None or not specified",
+                    )
             elif rro != "Disabled":
                 e.not_supported(rpath, rro, ["Disabled", "Enabled", "IfPossible"])
 
 
 def _volume_devices(e: _Errs, c: AnyContainer, vols: dict[str, Volume], path: str) -> None:
-    mounts = {_s(m.name): _s(m.mount_path) for m in _seq(c.volume_mounts) if isinstance(m, VolumeMount)}
+    mounts = {
+        _s(m.name): _s(m.mount_path) for m in _seq(c.volume_mounts) if isinstance(m, VolumeMount)
+    }
     seen_paths: set[str] = set()
     seen_names: set[str] = set()
     for i, d in enumerate(_seq(c.volume_devices)):
@@ -1557,7 +1785,11 @@ def _volume_devices(e: _Errs, c: AnyContainer, vols: dict[str, Volume], path: st
         if vol is None:
             e.not_found(f"{ipath}.name", name)
         elif vol.persistent_volume_claim is None and vol.ephemeral is None:
-            e.invalid(f"{ipath}.name", name, "can only use volume source type of PersistentVolumeClaim or Ephemeral for block mode")
+            e.invalid(
+                f"{ipath}.name",
+                name,
+                "can only use volume source type of PersistentVolumeClaim or Ephemeral for block mode",
+            )
         if not dp:
             e.required(f"{ipath}.devicePath")
         if dp in seen_paths:
@@ -1597,7 +1829,12 @@ def _probe(e: _Errs, probe: Probe | None, path: str, kind: str) -> None:
     if probe is None:
         return
     n = 0
-    for attr, json_name in (("exec", "exec"), ("http_get", "httpGet"), ("tcp_socket", "tcpSocket"), ("grpc", "grpc")):
+    for attr, json_name in (
+        ("exec", "exec"),
+        ("http_get", "httpGet"),
+        ("tcp_socket", "tcpSocket"),
+        ("grpc", "grpc"),
+    ):
         h = getattr(probe, attr, None)
         if h is None:
             continue
@@ -1625,7 +1862,9 @@ def _probe(e: _Errs, probe: Probe | None, path: str, kind: str) -> None:
     if kind in ("liveness", "startup") and _i(probe.success_threshold) != 1:
         e.invalid(f"{path}.successThreshold", _i(probe.success_threshold), "must be 1")
     if kind == "readiness" and tgps is not None:
-        e.invalid(f"{path}.terminationGracePeriodSeconds", _i(tgps), "must not be set for readinessProbes")
+        e.invalid(
+            f"{path}.terminationGracePeriodSeconds", _i(tgps), "must not be set for readinessProbes"
+        )
 
 
 def _handler_action(e: _Errs, h: object, path: str) -> None:
@@ -1667,7 +1906,12 @@ def _lifecycle(e: _Errs, lc: Lifecycle | None, grace: int | None, path: str) -> 
 
 def _lifecycle_handler(e: _Errs, h: LifecycleHandler, grace: int | None, path: str) -> None:
     n = 0
-    for attr, json_name in (("exec", "exec"), ("http_get", "httpGet"), ("tcp_socket", "tcpSocket"), ("sleep", "sleep")):
+    for attr, json_name in (
+        ("exec", "exec"),
+        ("http_get", "httpGet"),
+        ("tcp_socket", "tcpSocket"),
+        ("sleep", "sleep"),
+    ):
         a = getattr(h, attr, None)
         if a is None:
             continue
@@ -1679,7 +1923,11 @@ def _lifecycle_handler(e: _Errs, h: LifecycleHandler, grace: int | None, path: s
         if attr == "sleep":
             secs = _i(getattr(a, "seconds", None))
             if grace is not None and (secs < 0 or secs > grace):
-                e.invalid(apath, secs, f"must be non-negative and less than terminationGracePeriodSeconds ({grace})")
+                e.invalid(
+                    apath,
+                    secs,
+                    f"must be non-negative and less than terminationGracePeriodSeconds ({grace})",
+                )
         else:
             _handler_action(e, a, apath)
     if n == 0:
@@ -1690,10 +1938,23 @@ def _lifecycle_handler(e: _Errs, h: LifecycleHandler, grace: int | None, path: s
 
 _STANDARD_CONTAINER_RESOURCES = {"cpu", "memory", "ephemeral-storage"}
 _STANDARD_RESOURCES = _STANDARD_CONTAINER_RESOURCES | {
-    "pods", "services", "replicationcontrollers", "resourcequotas", "secrets", "configmaps",
-    "persistentvolumeclaims", "storage", "requests.cpu", "requests.memory", "requests.storage",
-    "requests.ephemeral-storage", "limits.cpu", "limits.memory", "limits.ephemeral-storage",
-    "services.nodeports", "services.loadbalancers",
+    "pods",
+    "services",
+    "replicationcontrollers",
+    "resourcequotas",
+    "secrets",
+    "configmaps",
+    "persistentvolumeclaims",
+    "storage",
+    "requests.cpu",
+    "requests.memory",
+    "requests.storage",
+    "requests.ephemeral-storage",
+    "limits.cpu",
+    "limits.memory",
+    "limits.ephemeral-storage",
+    "services.nodeports",
+    "services.loadbalancers",
 }
 
 
@@ -1732,7 +1993,9 @@ def _container_resource_name(e: _Errs, name: str, path: str) -> None:
             e.invalid(path, name, "doesn't follow extended resource name standard")
 
 
-def _resource_requirements(e: _Errs, req: ResourceRequirements, claims: set[str], path: str) -> None:
+def _resource_requirements(
+    e: _Errs, req: ResourceRequirements, claims: set[str], path: str
+) -> None:
     lim_path, req_path = f"{path}.limits", f"{path}.requests"
     limits: dict[str, Quantity] = {}
     lim_cpu_mem = req_cpu_mem = lim_huge = req_huge = False
@@ -1781,7 +2044,7 @@ def _huge_pages_value(e: _Errs, name: str, q: Quantity, path: str) -> None:
     if not _is_hugepages(name):
         return
     try:
-        page = parse_quantity(name[len("hugepages-"):])
+        page = parse_quantity(name[len("hugepages-") :])
     except QuantityError:
         page = Quantity(0, 0)
     ok = page.sign > 0 and q.sign > 0 and q.value() % page.value() == 0
@@ -1798,9 +2061,13 @@ def _windows_options(e: _Errs, wo: object, path: str) -> None:
     cred = getattr(wo, "gmsa_credential_spec", None)
     if cred is not None:
         if not cred:
-            e.invalid(f"{path}.gmsaCredentialSpec", cred, "gmsaCredentialSpec cannot be an empty string")
+            e.invalid(
+                f"{path}.gmsaCredentialSpec", cred, "gmsaCredentialSpec cannot be an empty string"
+            )
         elif len(cred.encode()) > 64 * 1024:
-            e.invalid(f"{path}.gmsaCredentialSpec", cred, "gmsaCredentialSpec size must be under 64 KiB")
+            e.invalid(
+                f"{path}.gmsaCredentialSpec", cred, "gmsaCredentialSpec size must be under 64 KiB"
+            )
     user = getattr(wo, "run_as_user_name", None)
     if user is None:
         return
@@ -1818,19 +2085,33 @@ def _windows_options(e: _Errs, wo: object, path: str) -> None:
         if not name:
             e.invalid(upath, user, "runAsUserName's User cannot be empty")
         elif len(name) > 104:
-            e.invalid(upath, user, "runAsUserName's User length must not be longer than 104 characters")
+            e.invalid(
+                upath, user, "runAsUserName's User length must not be longer than 104 characters"
+            )
         if name and re.fullmatch(r"[. ]+", name):
             e.invalid(upath, user, "runAsUserName's User cannot contain only periods or spaces")
         if re.search(r'["/\\:;|=,+*?<>@\[\]]', name):
-            e.invalid(upath, user, 'runAsUserName\'s User cannot contain the following characters: "/\\:;|=,+*?<>@[]')
+            e.invalid(
+                upath,
+                user,
+                "runAsUserName's User cannot contain the following characters: \"/\\:;|=,+*?<>@[]",
+            )
 
 
 def _quantity_value(e: _Errs, name: str, q: Quantity, path: str) -> None:
     if q.sign < 0:
         e.invalid(path, str(q), IS_NEGATIVE)
-    integer = (not _is_native(name)) or name in _STANDARD_RESOURCES - _STANDARD_CONTAINER_RESOURCES - {
-        "storage", "requests.cpu", "requests.memory", "requests.storage", "requests.ephemeral-storage",
-        "limits.cpu", "limits.memory", "limits.ephemeral-storage",
+    integer = (
+        not _is_native(name)
+    ) or name in _STANDARD_RESOURCES - _STANDARD_CONTAINER_RESOURCES - {
+        "storage",
+        "requests.cpu",
+        "requests.memory",
+        "requests.storage",
+        "requests.ephemeral-storage",
+        "limits.cpu",
+        "limits.memory",
+        "limits.ephemeral-storage",
     }
     if integer and q.milli_value() % 1000 != 0:
         e.invalid(path, _Raw(str(q)), IS_NOT_INTEGER)
@@ -1850,15 +2131,25 @@ def _security_context(e: _Errs, sc: SecurityContext | None, path: str, host_user
         if sc.proc_mount not in ("Default", "Unmasked"):
             e.not_supported(f"{path}.procMount", sc.proc_mount, ["Default", "Unmasked"])
         if host_users and sc.proc_mount == "Unmasked":
-            e.invalid(f"{path}.procMount", sc.proc_mount, "`hostUsers` must be false to use `Unmasked`")
+            e.invalid(
+                f"{path}.procMount", sc.proc_mount, "`hostUsers` must be false to use `Unmasked`"
+            )
     _seccomp(e, sc.seccomp_profile, f"{path}.seccompProfile")
     if sc.allow_privilege_escalation is False:
         if sc.privileged:
-            e.invalid(path, _struct(sc), "cannot set `allowPrivilegeEscalation` to false and `privileged` to true")
+            e.invalid(
+                path,
+                _struct(sc),
+                "cannot set `allowPrivilegeEscalation` to false and `privileged` to true",
+            )
         if sc.capabilities is not None:
             for cap in _seq(sc.capabilities.add):
                 if cap == "CAP_SYS_ADMIN":
-                    e.invalid(path, _struct(sc), "cannot set `allowPrivilegeEscalation` to false and `capabilities.Add` CAP_SYS_ADMIN")
+                    e.invalid(
+                        path,
+                        _struct(sc),
+                        "cannot set `allowPrivilegeEscalation` to false and `capabilities.Add` CAP_SYS_ADMIN",
+                    )
     _windows_options(e, sc.windows_options, f"{path}.windowsOptions")
     _app_armor(e, sc.app_armor_profile, f"{path}.appArmorProfile")
 
@@ -1878,7 +2169,11 @@ def _seccomp(e: _Errs, sp: SeccompProfile | None, path: str) -> None:
         else:
             _local_descending(e, sp.localhost_profile, f"{path}.localhostProfile")
     elif sp.localhost_profile is not None:
-        e.invalid(f"{path}.localhostProfile", _struct(sp), "can only be set when seccomp type is Localhost")
+        e.invalid(
+            f"{path}.localhostProfile",
+            _struct(sp),
+            "can only be set when seccomp type is Localhost",
+        )
 
 
 def _app_armor(e: _Errs, ap: AppArmorProfile | None, path: str) -> None:
@@ -1893,12 +2188,16 @@ def _app_armor(e: _Errs, ap: AppArmorProfile | None, path: str) -> None:
             if lp.strip() != lp:
                 e.invalid(f"{path}.localhostProfile", lp, "must not be padded with whitespace")
             elif lp == "":
-                e.required(f"{path}.localhostProfile", "must be set when AppArmor type is Localhost")
+                e.required(
+                    f"{path}.localhostProfile", "must be set when AppArmor type is Localhost"
+                )
             if len(lp.encode("utf-8", "surrogatepass")) > 4095:
                 e.too_long(f"{path}.localhostProfile", 4095)
     elif t in ("RuntimeDefault", "Unconfined"):
         if lp is not None:
-            e.invalid(f"{path}.localhostProfile", lp, "can only be set when AppArmor type is Localhost")
+            e.invalid(
+                f"{path}.localhostProfile", lp, "can only be set when AppArmor type is Localhost"
+            )
     elif not t:
         e.required(f"{path}.type", "type is required when appArmorProfile is set")
     else:
@@ -1912,7 +2211,11 @@ _SYSCTL_IPC = re.compile(r"^(kernel[./]shm|kernel[./]msg|kernel[./]sem\Z|fs[./]m
 def _pod_security_context(e: _Errs, spec: PodSpec, path: str) -> None:
     sc = spec.security_context
     if spec.share_process_namespace and spec.host_pid:
-        e.invalid(f"{path}.shareProcessNamespace", True, "ShareProcessNamespace and HostPID cannot both be enabled")
+        e.invalid(
+            f"{path}.shareProcessNamespace",
+            True,
+            "ShareProcessNamespace and HostPID cannot both be enabled",
+        )
     if sc is None or not isinstance(sc, PodSecurityContext):
         return
     if sc.fs_group is not None:
@@ -1931,7 +2234,11 @@ def _pod_security_context(e: _Errs, spec: PodSpec, path: str) -> None:
         if not name:
             e.required(npath)
         elif not names.is_valid_sysctl_name(name):
-            e.invalid(npath, name, f"must have at most {names.SYSCTL_MAX_LENGTH} characters and match regex {names.SYSCTL_REGEX}")
+            e.invalid(
+                npath,
+                name,
+                f"must have at most {names.SYSCTL_MAX_LENGTH} characters and match regex {names.SYSCTL_REGEX}",
+            )
         elif name in seen:
             e.duplicate(npath, name)
         if name and spec.host_network and _SYSCTL_NET.match(name):
@@ -1939,15 +2246,30 @@ def _pod_security_context(e: _Errs, spec: PodSpec, path: str) -> None:
         if name and spec.host_ipc and _SYSCTL_IPC.match(name):
             e.invalid(npath, name, "may not be specified when 'hostIPC' is true")
         seen.add(name)
-    if sc.fs_group_change_policy is not None and sc.fs_group_change_policy not in ("Always", "OnRootMismatch"):
-        e.not_supported(f"{path}.fsGroupChangePolicy", sc.fs_group_change_policy, ["Always", "OnRootMismatch"])
+    if sc.fs_group_change_policy is not None and sc.fs_group_change_policy not in (
+        "Always",
+        "OnRootMismatch",
+    ):
+        e.not_supported(
+            f"{path}.fsGroupChangePolicy", sc.fs_group_change_policy, ["Always", "OnRootMismatch"]
+        )
     _seccomp(e, sc.seccomp_profile, f"{path}.seccompProfile")
     _windows_options(e, sc.windows_options, f"{path}.windowsOptions")
     _app_armor(e, sc.app_armor_profile, f"{path}.appArmorProfile")
-    if sc.supplemental_groups_policy is not None and sc.supplemental_groups_policy not in ("Merge", "Strict"):
-        e.not_supported(f"{path}.supplementalGroupsPolicy", sc.supplemental_groups_policy, ["Merge", "Strict"])
-    if sc.se_linux_change_policy is not None and sc.se_linux_change_policy not in ("MountOption", "Recursive"):
-        e.not_supported(f"{path}.seLinuxChangePolicy", sc.se_linux_change_policy, ["MountOption", "Recursive"])
+    if sc.supplemental_groups_policy is not None and sc.supplemental_groups_policy not in (
+        "Merge",
+        "Strict",
+    ):
+        e.not_supported(
+            f"{path}.supplementalGroupsPolicy", sc.supplemental_groups_policy, ["Merge", "Strict"]
+        )
+    if sc.se_linux_change_policy is not None and sc.se_linux_change_policy not in (
+        "MountOption",
+        "Recursive",
+    ):
+        e.not_supported(
+            f"{path}.seLinuxChangePolicy", sc.se_linux_change_policy, ["MountOption", "Recursive"]
+        )
 
 
 # -- DNS, host aliases, tolerations, topology -----------------------------------------------
@@ -1959,21 +2281,35 @@ def _dns_config(e: _Errs, cfg: PodDNSConfig | None, policy: str | None, path: st
             e.required(path, "must provide `dnsConfig` when `dnsPolicy` is None")
             return
         if not _seq(cfg.nameservers):
-            e.required(f"{path}.nameservers", "must provide at least one DNS nameserver when `dnsPolicy` is None")
+            e.required(
+                f"{path}.nameservers",
+                "must provide at least one DNS nameserver when `dnsPolicy` is None",
+            )
             return
     if cfg is None:
         return
     ns = [n for n in _seq(cfg.nameservers) if isinstance(n, str)]
     if len(ns) > MAX_DNS_NAMESERVERS:
-        e.invalid(f"{path}.nameservers", _go_strings(ns), f"must not have more than {MAX_DNS_NAMESERVERS} nameservers")
+        e.invalid(
+            f"{path}.nameservers",
+            _go_strings(ns),
+            f"must not have more than {MAX_DNS_NAMESERVERS} nameservers",
+        )
     for i, n in enumerate(ns):
         e.each(f"{path}.nameservers[{i}]", n, names.is_valid_ip(n))
     searches = [s for s in _seq(cfg.searches) if isinstance(s, str)]
     if len(searches) > MAX_DNS_SEARCH_PATHS:
-        e.invalid(f"{path}.searches", _go_strings(searches), f"must not have more than {MAX_DNS_SEARCH_PATHS} search paths")
+        e.invalid(
+            f"{path}.searches",
+            _go_strings(searches),
+            f"must not have more than {MAX_DNS_SEARCH_PATHS} search paths",
+        )
     if len(" ".join(searches)) > MAX_DNS_SEARCH_LIST_CHARS:
-        e.invalid(f"{path}.searches", _go_strings(searches),
-                  f"must not have more than {MAX_DNS_SEARCH_LIST_CHARS} characters (including spaces) in the search list")
+        e.invalid(
+            f"{path}.searches",
+            _go_strings(searches),
+            f"must not have more than {MAX_DNS_SEARCH_LIST_CHARS} characters (including spaces) in the search list",
+        )
     for i, s in enumerate(searches):
         if s == ".":
             continue
@@ -2005,15 +2341,24 @@ def _tolerations(e: _Errs, tols: Sequence[Toleration] | None, path: str) -> None
         if key:
             e.each(f"{ipath}.key", key, names.is_qualified_name(key))
         if not key and op != "Exists":
-            e.invalid(f"{ipath}.operator", op,
-                      'operator must be Exists when `key` is empty, which means "match all values and all keys"')
+            e.invalid(
+                f"{ipath}.operator",
+                op,
+                'operator must be Exists when `key` is empty, which means "match all values and all keys"',
+            )
         if t.toleration_seconds is not None and eff != "NoExecute":
-            e.invalid(f"{ipath}.effect", eff, "effect must be 'NoExecute' when `tolerationSeconds` is set")
+            e.invalid(
+                f"{ipath}.effect", eff, "effect must be 'NoExecute' when `tolerationSeconds` is set"
+            )
         if op in ("Equal", ""):
             e.each(f"{ipath}.operator", val, names.is_valid_label_value(val))
         elif op == "Exists":
             if val:
-                e.invalid(f"{ipath}.operator", _struct(t), "value must be empty when `operator` is 'Exists'")
+                e.invalid(
+                    f"{ipath}.operator",
+                    _struct(t),
+                    "value must be empty when `operator` is 'Exists'",
+                )
         else:
             e.not_supported(f"{ipath}.operator", op, ["Equal", "Exists"])
         if eff and eff not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
@@ -2035,7 +2380,7 @@ def _topology_spread(e: _Errs, tscs: Sequence[TopologySpreadConstraint] | None, 
         wu = _s(t.when_unsatisfiable)
         if wu not in ("DoNotSchedule", "ScheduleAnyway"):
             e.not_supported(f"{ipath}.whenUnsatisfiable", wu, ["DoNotSchedule", "ScheduleAnyway"])
-        for other in items[i + 1:]:
+        for other in items[i + 1 :]:
             if _s(other.topology_key) == key and _s(other.when_unsatisfiable) == wu:
                 e.duplicate(f"{ipath}.{{topologyKey, whenUnsatisfiable}}", f"{{{key}, {wu}}}")
                 break
@@ -2044,8 +2389,15 @@ def _topology_spread(e: _Errs, tscs: Sequence[TopologySpreadConstraint] | None, 
             if md <= 0:
                 e.invalid(f"{ipath}.minDomains", md, IS_NOT_POSITIVE)
             if wu != "DoNotSchedule":
-                e.invalid(f"{ipath}.minDomains", md, f"can only use minDomains if whenUnsatisfiable=DoNotSchedule, not {wu}")
-        for attr, json_name in (("node_affinity_policy", "nodeAffinityPolicy"), ("node_taints_policy", "nodeTaintsPolicy")):
+                e.invalid(
+                    f"{ipath}.minDomains",
+                    md,
+                    f"can only use minDomains if whenUnsatisfiable=DoNotSchedule, not {wu}",
+                )
+        for attr, json_name in (
+            ("node_affinity_policy", "nodeAffinityPolicy"),
+            ("node_taints_policy", "nodeTaintsPolicy"),
+        ):
             v = getattr(t, attr, None)
             if v is not None and v not in ("Honor", "Ignore"):
                 e.not_supported(f"{ipath}.{json_name}", v, ["Honor", "Ignore"])
@@ -2088,7 +2440,10 @@ def _static_pod_references(e: _Errs, spec: PodSpec) -> None:
                     ref(f"{sp}.clusterTrustBundle", "clustertrustbundles")
                 if getattr(s, "pod_certificate", None) is not None:
                     ref(f"{sp}.podCertificate", "podcertificaterequests")
-    for field_name, ctrs in (("containers", spec.containers), ("initContainers", spec.init_containers)):
+    for field_name, ctrs in (
+        ("containers", spec.containers),
+        ("initContainers", spec.init_containers),
+    ):
         for ci, c in enumerate(_seq(ctrs)):
             if not isinstance(c, Container):
                 continue
@@ -2177,7 +2532,9 @@ def validate_secret(secret: Secret) -> list[FieldError]:
             try:
                 parsed = json.loads(data[key].decode("utf-8"))
                 if not isinstance(parsed, dict):
-                    raise ValueError("json: cannot unmarshal into Go value of type map[string]interface {}")
+                    raise ValueError(
+                        "json: cannot unmarshal into Go value of type map[string]interface {}"
+                    )
             except (ValueError, UnicodeDecodeError) as err:
                 e.invalid(_key("data", key), "<secret contents redacted>", str(err))
     elif t == "kubernetes.io/basic-auth":

@@ -23,32 +23,79 @@ RICH: dict[str, Any] = {
     "metadata": {"name": "fuzz", "labels": {"a": "b"}, "annotations": {"x/y": "z"}},
     "spec": {
         "hostAliases": [{"ip": "10.0.0.1", "hostnames": ["a"]}],
-        "dnsConfig": {"nameservers": ["1.1.1.1"], "searches": ["a.b"], "options": [{"name": "ndots", "value": "2"}]},
-        "securityContext": {"runAsUser": 1000, "sysctls": [{"name": "kernel.shm_rmid_forced", "value": "1"}],
-                            "seccompProfile": {"type": "RuntimeDefault"}},
-        "tolerations": [{"key": "k", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 5}],
-        "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule"}],
-        "initContainers": [{"name": "side", "image": "busybox", "restartPolicy": "Always",
-                            "readinessProbe": {"tcpSocket": {"port": 80}}}],
-        "containers": [{
-            "name": "app",
-            "image": "busybox:1.36",
-            "ports": [{"containerPort": 80, "name": "http", "hostPort": 8080}],
-            "env": [{"name": "A", "value": "1"},
+        "dnsConfig": {
+            "nameservers": ["1.1.1.1"],
+            "searches": ["a.b"],
+            "options": [{"name": "ndots", "value": "2"}],
+        },
+        "securityContext": {
+            "runAsUser": 1000,
+            "sysctls": [{"name": "kernel.shm_rmid_forced", "value": "1"}],
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "tolerations": [
+            {"key": "k", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 5}
+        ],
+        "topologySpreadConstraints": [
+            {"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule"}
+        ],
+        "initContainers": [
+            {
+                "name": "side",
+                "image": "busybox",
+                "restartPolicy": "Always",
+                "readinessProbe": {"tcpSocket": {"port": 80}},
+            }
+        ],
+        "containers": [
+            {
+                "name": "app",
+                "image": "busybox:1.36",
+                "ports": [{"containerPort": 80, "name": "http", "hostPort": 8080}],
+                "env": [
+                    {"name": "A", "value": "1"},
                     {"name": "B", "valueFrom": {"fieldRef": {"fieldPath": "metadata.labels['a']"}}},
-                    {"name": "C", "valueFrom": {"resourceFieldRef": {"resource": "limits.cpu", "divisor": "1m"}}}],
-            "envFrom": [{"configMapRef": {"name": "cm"}}],
-            "resources": {"limits": {"cpu": "1", "memory": "1Gi"}, "requests": {"cpu": "500m"}},
-            "volumeMounts": [{"name": "data", "mountPath": "/data", "subPath": "x"}],
-            "livenessProbe": {"httpGet": {"path": "/", "port": "http", "httpHeaders": [{"name": "X", "value": "1"}]}},
-            "lifecycle": {"preStop": {"sleep": {"seconds": 1}}},
-            "securityContext": {"capabilities": {"add": ["NET_ADMIN"]}, "allowPrivilegeEscalation": False},
-        }],
+                    {
+                        "name": "C",
+                        "valueFrom": {
+                            "resourceFieldRef": {"resource": "limits.cpu", "divisor": "1m"}
+                        },
+                    },
+                ],
+                "envFrom": [{"configMapRef": {"name": "cm"}}],
+                "resources": {"limits": {"cpu": "1", "memory": "1Gi"}, "requests": {"cpu": "500m"}},
+                "volumeMounts": [{"name": "data", "mountPath": "/data", "subPath": "x"}],
+                "livenessProbe": {
+                    "httpGet": {
+                        "path": "/",
+                        "port": "http",
+                        "httpHeaders": [{"name": "X", "value": "1"}],
+                    }
+                },
+                "lifecycle": {"preStop": {"sleep": {"seconds": 1}}},
+                "securityContext": {
+                    "capabilities": {"add": ["NET_ADMIN"]},
+                    "allowPrivilegeEscalation": False,
+                },
+            }
+        ],
         "volumes": [
             {"name": "data", "emptyDir": {"sizeLimit": "1Gi"}},
             {"name": "cfg", "configMap": {"name": "cm", "items": [{"key": "k", "path": "p"}]}},
-            {"name": "proj", "projected": {"sources": [{"downwardAPI": {"items": [
-                {"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}}]}}]}},
+            {
+                "name": "proj",
+                "projected": {
+                    "sources": [
+                        {
+                            "downwardAPI": {
+                                "items": [
+                                    {"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}}
+                                ]
+                            }
+                        }
+                    ]
+                },
+            },
         ],
     },
 }
@@ -70,14 +117,37 @@ scalars = st.one_of(
     st.integers(min_value=-(2**70), max_value=2**70),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=20),
-    st.sampled_from(["", "0", "-1", "1e999", "1Gi", "..", "/abs", "a/../b", "Always", "None", "Localhost",
-                     "metadata.name", "limits.cpu", "http", "TCP", "9" * 30, "é", "a=b", " x "]),
+    st.sampled_from(
+        [
+            "",
+            "0",
+            "-1",
+            "1e999",
+            "1Gi",
+            "..",
+            "/abs",
+            "a/../b",
+            "Always",
+            "None",
+            "Localhost",
+            "metadata.name",
+            "limits.cpu",
+            "http",
+            "TCP",
+            "9" * 30,
+            "é",
+            "a=b",
+            " x ",
+        ]
+    ),
 )
 json_values = st.recursive(
     scalars,
     lambda children: st.one_of(
         st.lists(children, max_size=4),
-        st.dictionaries(st.one_of(st.sampled_from(FIELD_NAMES), st.text(max_size=8)), children, max_size=4),
+        st.dictionaries(
+            st.one_of(st.sampled_from(FIELD_NAMES), st.text(max_size=8)), children, max_size=4
+        ),
     ),
     max_leaves=12,
 )
@@ -126,7 +196,11 @@ def test_replacing_fields_never_raises(edits: list[tuple[tuple[Any, ...], Any]])
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from([p for p in PATHS if isinstance(p[-1], str)] + [()]), st.sampled_from(FIELD_NAMES), json_values)
+@given(
+    st.sampled_from([p for p in PATHS if isinstance(p[-1], str)] + [()]),
+    st.sampled_from(FIELD_NAMES),
+    json_values,
+)
 def test_adding_fields_never_raises(path: tuple[Any, ...], name: str, value: Any) -> None:
     doc = copy.deepcopy(RICH)
     target: Any = doc

@@ -52,7 +52,8 @@ def test_qualified_name_messages() -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "ok"), [("", True), ("v1.2_3-x", True), ("-x", False), ("a" * 64, False), ("a b", False)]
+    ("value", "ok"),
+    [("", True), ("v1.2_3-x", True), ("-x", False), ("a" * 64, False), ("a b", False)],
 )
 def test_label_value(value: str, ok: bool) -> None:
     assert (names.is_valid_label_value(value) == []) is ok
@@ -67,10 +68,13 @@ def test_label_value(value: str, ok: bool) -> None:
         ("a--b", ["must not contain consecutive hyphens"]),
         ("-ab", ["must not begin or end with a hyphen"]),
         ("abcdefghijklmnop", ["must be no more than 15 characters"]),
-        ("HTTP", [
-            "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)",
-            "must contain at least one letter (a-z)",
-        ]),
+        (
+            "HTTP",
+            [
+                "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)",
+                "must contain at least one letter (a-z)",
+            ],
+        ),
     ],
 )
 def test_port_name(name: str, errors: list[str]) -> None:
@@ -117,7 +121,10 @@ def test_sysctl_and_path_segment() -> None:
     assert not names.is_valid_sysctl_name("Net.foo")
     assert not names.is_valid_sysctl_name("a" * 254)
     assert names.is_valid_path_segment_name("..") == ["may not be '..'"]
-    assert names.is_valid_path_segment_name("a/b%") == ["may not contain '/'", "may not contain '%'"]
+    assert names.is_valid_path_segment_name("a/b%") == [
+        "may not contain '/'",
+        "may not contain '%'",
+    ]
 
 
 def test_misc() -> None:

@@ -77,7 +77,9 @@ CANONICAL = [
 
 
 @pytest.mark.parametrize(("text", "canonical", "fmt", "value", "milli"), CANONICAL)
-def test_parse_canonical_values(text: str, canonical: str, fmt: Format, value: int, milli: int) -> None:
+def test_parse_canonical_values(
+    text: str, canonical: str, fmt: Format, value: int, milli: int
+) -> None:
     q = parse_quantity(text)
     assert str(q) == canonical
     assert q.format is fmt
@@ -114,7 +116,9 @@ def test_not_a_quantity_message_has_both_wordings() -> None:
         parse_quantity("string")
     except QuantityError as e:
         msg = not_a_quantity_message("string", e)
-    assert msg.startswith('"string" is not a quantity: quantities must match the regular expression')
+    assert msg.startswith(
+        '"string" is not a quantity: quantities must match the regular expression'
+    )
     assert "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'" in msg
 
 

@@ -13,7 +13,8 @@ SEEDS = Path(__file__).resolve().parents[3].parent / "shared/manifests/seeds"
 INDEX = SEEDS / "INDEX.tsv"
 
 pytestmark = pytest.mark.skipif(
-    not INDEX.is_file(), reason=f"seed manifests not present at {SEEDS} (the shared/ checkout is absent)"
+    not INDEX.is_file(),
+    reason=f"seed manifests not present at {SEEDS} (the shared/ checkout is absent)",
 )
 
 
@@ -59,7 +60,7 @@ def expand_paths(spec: str) -> list[str]:
 
 
 def expected_errors(expected: str) -> list[tuple[str, str]]:
-    body = expected[len("invalid "):]
+    body = expected[len("invalid ") :]
     out = []
     for item in body.split("; "):
         paths, _, reason = item.partition(": ")
@@ -130,7 +131,9 @@ def test_seed(name: str, kinds: str, expected: str) -> None:
         bad = [r for r in recs if r.unsupported_kind]
         assert bad, "no document was refused for its kind"
         assert bad[0].kind == kind
-        assert any(f'"{kind}"' in e.message and "podrun runs Pods" in e.message for e in bad[0].errors)
+        assert any(
+            f'"{kind}"' in e.message and "podrun runs Pods" in e.message for e in bad[0].errors
+        )
         # Documents before the first unsupported one are judged on their own (20's ConfigMap).
         for r in recs[: recs.index(bad[0])]:
             assert r.errors == [], f"{r.location}: {[str(e) for e in r.errors]}"
