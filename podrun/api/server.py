@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
 from aiohttp import WSMsgType, web
 
 from podrun import KUBE_VERSION, __version__
@@ -203,8 +202,8 @@ class Api:
             if "json" in ctype:
                 docs = [json.loads(text)]
             else:
-                docs = [d for d in yaml.safe_load_all(text) if d is not None]
-        except (UnicodeDecodeError, ValueError, yaml.YAMLError) as e:
+                docs = self._yaml_documents(text)
+        except (UnicodeDecodeError, ValueError) as e:
             raise bad_request(f"the body of the request could not be decoded: {e}") from None
         if len(docs) != 1 or not isinstance(docs[0], dict):
             raise bad_request("the body of the request must be exactly one object")
@@ -239,6 +238,20 @@ class Api:
         if resource == "secrets":
             obj = normalize_secret(obj)
         return obj, warnings
+
+    @staticmethod
+    def _yaml_documents(text: str) -> list[Any]:
+        """YAML through spec.parse's loader (alias-bomb and size limits), not yaml.load."""
+        from podrun.spec.parse import load_text
+        recs = load_text(text, "request body", field_validation="Ignore")
+        docs = []
+        for rec in recs:
+            if not isinstance(rec.raw, dict):
+                msg = "; ".join(str(e) for e in rec.errors) or "not an object"
+                raise bad_request(f"the body of the request could not be decoded: {msg}")
+            docs.append(rec.raw)
+        # Round-trip through JSON: YAML timestamps and the like become strings, as in JSON.
+        return [json.loads(json.dumps(d, default=str)) for d in docs]
 
     @staticmethod
     def _respond(obj: dict[str, Any], code: int = 200,
@@ -607,7 +620,8 @@ async def serve_unix(app: web.Application, path: Path, *, mode: int = 0o600,
         path.unlink()
     old = os.umask(0o777 & ~mode)
     try:
-        site = web.UnixSite(runner, str(path))
+        # Open log-follow and exec streams get 5 s at shutdown, not aiohttp's 60.
+        site = web.UnixSite(runner, str(path), shutdown_timeout=5.0)
         await site.start()
     finally:
         os.umask(old)

@@ -400,3 +400,19 @@ def test_label_selectors(sel: str, labels: dict[str, str], want: bool) -> None:
 def test_warning_header_round_trip() -> None:
     text = 'unknown field "spec.x"'
     assert schema.parse_warning_header(schema.warning_header(text)) == [text]
+
+
+def test_yaml_alias_bombs_and_syntax_errors_are_bad_requests() -> None:
+    lines = ["a: &a [x,x,x,x,x,x,x,x,x,x]"]
+    for i in range(8):
+        prev, cur = chr(97 + i), chr(98 + i)
+        lines.append(f"{cur}: &{cur} [" + ",".join([f"*{prev}"] * 10) + "]")
+    bomb = "\n".join(lines) + "\n"
+
+    async def body(client: Any, *_: Any) -> None:
+        for text in (bomb, "kind: Pod\n  bad: [indent\n"):
+            r = await client.post(PODS, data=text.encode(),
+                                  headers={"Content-Type": "application/yaml"})
+            assert r.status == 400, await r.text()
+            assert (await r.json())["reason"] == "BadRequest"
+    run(body)
