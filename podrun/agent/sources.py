@@ -166,20 +166,27 @@ class PodConfig:
                          previous: asyncio.Task[None] | None) -> None:
         meta = pod["metadata"]
         uid = meta["uid"]
+        delay = 1.0
         try:
-            # A shorter second delete calls the engine again; the first call then returns.
-            await self.manager.terminate_pod(uid, grace)
+            while True:
+                try:
+                    # A shorter second delete calls the engine again; the first call returns.
+                    await self.manager.terminate_pod(uid, grace)
+                    break
+                except asyncio.CancelledError:
+                    raise
+                except Exception as e:
+                    # Never forget a pod that failed to stop: report, then retry with backoff.
+                    log.exception("terminating pod failed, retrying", extra={"kv": {
+                        "pod": f"{meta['namespace']}/{meta['name']}", "uid": uid,
+                        "retryIn": f"{delay:g}s", "err": str(e)}})
+                    self.store.record_event(pod, "Warning", "FailedKillPod",
+                                            f"error killing pod: {e}", host=self.node_name)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 30.0)
             if previous is not None and not previous.done():
                 previous.cancel()
             self.store.remove("pods", meta["namespace"], meta["name"], uid)
-        except asyncio.CancelledError:
-            raise
-        except Exception as e:
-            log.exception("terminating pod %s/%s (uid %s) failed: %s",
-                          meta["namespace"], meta["name"], uid, e)
-            self.store.record_event(pod, "Warning", "FailedKillPod",
-                                    f"error killing pod: {e}", host=self.node_name)
-            return
         finally:
             if self._terminating.get(uid) is asyncio.current_task():
                 del self._terminating[uid]

@@ -274,3 +274,25 @@ def test_directory_removed_and_recreated_keeps_working(mdir: Path) -> None:
             await asyncio.sleep(0.02)
         assert store.get("pods", "default", "b-n") is not None
     run_source(mdir, body, check_frequency=0.5)
+
+
+def test_failed_termination_is_retried_not_forgotten() -> None:
+    async def main() -> None:
+        store = Store(None)
+        mgr = FakeManager()
+        calls = []
+
+        async def flaky(uid: str, grace: int | None) -> None:
+            calls.append(grace)
+            if len(calls) == 1:
+                raise RuntimeError("cgroup busy")
+        mgr.terminate_pod = flaky  # type: ignore[method-assign]
+        config = PodConfig(store, mgr, "n")
+        pod = await config.api_create_pod({"metadata": {"name": "p", "namespace": "default"},
+                                           "spec": {"containers": [{"name": "a", "image": "x"}]}})
+        config.api_delete_pod(pod, 2)
+        await asyncio.wait_for(config.wait_terminations(), 5)
+        assert calls == [2, 2]
+        assert store.get("pods", "default", "p") is None
+        assert [e["reason"] for e in store.list("events")] == ["FailedKillPod"]
+    asyncio.run(main())
