@@ -836,24 +836,32 @@ def _pod_resource_claims(e: _Errs, spec: PodSpec, path: str) -> None:
     for i, c in enumerate(_seq(spec.resource_claims)):
         name = _s(getattr(c, "name", None))
         ipath = f"{path}[{i}]"
-        if name in seen:
-            e.duplicate(ipath, name)
-        elif name:
+        if not name:
+            e.required(f"{ipath}.name")
+        elif name in seen:
+            e.duplicate(f"{ipath}.name", name)
+        else:
+            e.each(f"{ipath}.name", name, names.is_dns1123_label(name))
             seen.add(name)
-        e.each(f"{ipath}.name", name, names.is_dns1123_label(name))
         claim = getattr(c, "resource_claim_name", None)
         template = getattr(c, "resource_claim_template_name", None)
+        if claim is not None and template is not None:
+            e.invalid(
+                ipath,
+                _struct(c),
+                "at most one of `resourceClaimName` or `resourceClaimTemplateName` may be specified",
+            )
         if claim is None and template is None:
             e.invalid(
                 ipath,
-                _Raw("{}"),
+                _struct(c),
                 "must specify one of: `resourceClaimName`, `resourceClaimTemplateName`",
             )
-        elif claim is not None and template is not None:
-            e.invalid(
-                ipath,
-                _Raw("{}"),
-                "at most one of `resourceClaimName` or `resourceClaimTemplateName` may be specified",
+        if claim is not None:
+            e.each(f"{ipath}.resourceClaimName", claim, names.is_dns1123_subdomain(claim))
+        if template is not None:
+            e.each(
+                f"{ipath}.resourceClaimTemplateName", template, names.is_dns1123_subdomain(template)
             )
 
 
@@ -1271,55 +1279,55 @@ def _resource_field_selector(e: _Errs, fs: ResourceFieldSelector, path: str, vol
         e.required(f"{path}.containerName")
     elif not res:
         e.required(f"{path}.resource")
-    elif res not in _RESOURCE_FIELD_PATHS and not res.startswith(
-        ("limits.hugepages-", "requests.hugepages-")
-    ):
+    elif res not in _RESOURCE_FIELD_PATHS and not res.startswith(_HUGEPAGES_FIELD_PREFIXES):
         e.not_supported(f"{path}.resource", res, _RESOURCE_FIELD_PATHS)
     if fs.divisor is None:
         return
     q = _quantity(e, fs.divisor, f"{path}.divisor")
     if q is None or q.is_zero():
         return
-    if res.endswith(".cpu"):
-        if (
-            str(q) not in ("1m", "1")
-            and q.cmp(parse_quantity("1m")) != 0
-            and q.cmp(parse_quantity("1")) != 0
-        ):
+    # The API server compares the divisor's String() with the allowed spellings and
+    # reports the resource name as the bad value (sic).
+    text = str(q)
+    if res in ("limits.cpu", "requests.cpu"):
+        if text not in ("1m", "1"):
             e.invalid(
                 f"{path}.divisor",
-                _Raw(str(q)),
+                res,
                 "only divisor's values 1m and 1 are supported with the cpu resource",
             )
-    elif res.endswith((".memory", ".ephemeral-storage")) or "hugepages-" in res:
-        allowed = [
-            "1",
-            "1k",
-            "1M",
-            "1G",
-            "1T",
-            "1P",
-            "1E",
-            "1Ki",
-            "1Mi",
-            "1Gi",
-            "1Ti",
-            "1Pi",
-            "1Ei",
-        ]
-        if not any(q.cmp(parse_quantity(a)) == 0 for a in allowed):
-            what = (
-                "memory"
-                if res.endswith(".memory")
-                else "local ephemeral storage"
-                if "ephemeral" in res
-                else "hugepages"
-            )
-            e.invalid(
-                f"{path}.divisor",
-                _Raw(str(q)),
-                f"only divisor's values {', '.join(allowed)} are supported with the {what} resource",
-            )
+    elif res in ("limits.memory", "requests.memory"):
+        if text not in _BYTE_DIVISORS:
+            e.invalid(f"{path}.divisor", res, _divisor_message("memory"))
+    elif res in ("limits.ephemeral-storage", "requests.ephemeral-storage"):
+        if text not in _BYTE_DIVISORS:
+            e.invalid(f"{path}.divisor", res, _divisor_message("local ephemeral storage"))
+    if res.startswith(_HUGEPAGES_FIELD_PREFIXES) and text not in _BYTE_DIVISORS:
+        e.invalid(f"{path}.divisor", res, _divisor_message("hugepages"))
+
+
+_HUGEPAGES_FIELD_PREFIXES = ("requests.hugepages-", "limits.hugepages-")
+_BYTE_DIVISORS = (
+    "1",
+    "1k",
+    "1M",
+    "1G",
+    "1T",
+    "1P",
+    "1E",
+    "1Ki",
+    "1Mi",
+    "1Gi",
+    "1Ti",
+    "1Pi",
+    "1Ei",
+)
+
+
+def _divisor_message(what: str) -> str:
+    return (
+        f"only divisor's values {', '.join(_BYTE_DIVISORS)} are supported with the {what} resource"
+    )
 
 
 def _downward_file(e: _Errs, f: DownwardAPIVolumeFile, path: str) -> None:
@@ -1729,6 +1737,14 @@ def _volume_mounts(
             e.invalid(f"{ipath}.name", name, "must not already exist in volumeDevices")
         if mp in devices.values():
             e.invalid(f"{ipath}.mountPath", mp, "must not already exist as a path in volumeDevices")
+        vol = vols.get(name)
+        if vol is not None and vol.image is not None:
+            if vm.sub_path:
+                e.invalid(f"{ipath}.subPath", vm.sub_path, "not allowed in image volume sources")
+            if vm.sub_path_expr:
+                e.invalid(
+                    f"{ipath}.subPathExpr", vm.sub_path_expr, "not allowed in image volume sources"
+                )
         # The API server reports sub-path problems without the mount's index (sic).
         if vm.sub_path:
             _local_descending(e, vm.sub_path, f"{path}.subPath")
@@ -1753,7 +1769,7 @@ def _volume_mounts(
                 )
         rro = vm.recursive_read_only
         if rro is not None:
-            rpath = f"{ipath}.recursiveReadOnly"
+            rpath = f"{path}.recursiveReadOnly"  # (sic) no index, as the API server has it
             if rro in ("Enabled", "IfPossible"):
                 if not vm.read_only:
                     e.forbidden(rpath, "may only be specified when readOnly is true")
@@ -1776,29 +1792,33 @@ def _volume_devices(e: _Errs, c: AnyContainer, vols: dict[str, Volume], path: st
         ipath = f"{path}[{i}]"
         name = _s(getattr(d, "name", None))
         dp = _s(getattr(d, "device_path", None))
+        vol = vols.get(name)
         if not name:
             e.required(f"{ipath}.name")
         if name in seen_names:
             e.invalid(f"{ipath}.name", name, "must be unique")
-        seen_names.add(name)
-        vol = vols.get(name)
-        if vol is None:
-            e.not_found(f"{ipath}.name", name)
-        elif vol.persistent_volume_claim is None and vol.ephemeral is None:
+        if vol is not None and vol.persistent_volume_claim is None and vol.ephemeral is None:
             e.invalid(
                 f"{ipath}.name",
                 name,
                 "can only use volume source type of PersistentVolumeClaim or Ephemeral for block mode",
             )
+        if vol is None:
+            e.not_found(f"{ipath}.name", name)
         if not dp:
             e.required(f"{ipath}.devicePath")
         if dp in seen_paths:
             e.invalid(f"{ipath}.devicePath", dp, "must be unique")
-        seen_paths.add(dp)
-        if dp and ".." in dp.split("/"):
+        if dp and ".." in dp.replace("\\", "/").split("/"):
             e.invalid(f"{ipath}.devicePath", dp, "can not contain backsteps ('..')")
+        else:
+            seen_paths.add(dp)
         if name in mounts:
             e.invalid(f"{ipath}.name", name, "must not already exist in volumeMounts")
+        if dp in mounts.values():
+            e.invalid(f"{ipath}.devicePath", dp, "must not already exist as a path in volumeMounts")
+        if name:
+            seen_names.add(name)
 
 
 def _resize_policy(e: _Errs, c: AnyContainer, path: str, pod_restart: str) -> None:

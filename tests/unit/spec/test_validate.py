@@ -435,7 +435,7 @@ CASES: list[tuple[str, Mutate, set[tuple[str, str]]]] = [
         {
             (
                 f"{C0}.env[0].valueFrom.resourceFieldRef.divisor",
-                "Invalid value: 2: only divisor's values 1m and 1 are supported with the cpu resource",
+                'Invalid value: "limits.cpu": only divisor\'s values 1m and 1 are supported with the cpu resource',
             )
         },
     ),
@@ -716,6 +716,44 @@ CASES: list[tuple[str, Mutate, set[tuple[str, str]]]] = [
             setc(volumeMounts=[{"name": "data", "mountPath": "/x"}]),
         ),
         {("spec.volumes[0].nfs", ONE_VOLUME), (f"{C0}.volumeMounts[0].name", 'Not found: "data"')},
+    ),
+    (
+        "recursive-read-only-needs-read-only",
+        both(
+            vols(VOL),
+            setc(
+                volumeMounts=[{"name": "data", "mountPath": "/x", "recursiveReadOnly": "Enabled"}]
+            ),
+        ),
+        {
+            (
+                f"{C0}.volumeMounts.recursiveReadOnly",
+                "Forbidden: may only be specified when readOnly is true",
+            )
+        },
+    ),
+    (
+        "image-volume-subpath",
+        both(
+            vols({"name": "img", "image": {"reference": "busybox:1.36"}}),
+            setc(volumeMounts=[{"name": "img", "mountPath": "/x", "subPath": "bin"}]),
+        ),
+        {
+            (
+                f"{C0}.volumeMounts[0].subPath",
+                'Invalid value: "bin": not allowed in image volume sources',
+            )
+        },
+    ),
+    (
+        "resource-claim-duplicate",
+        sets(
+            resourceClaims=[
+                {"name": "gpu", "resourceClaimName": "a"},
+                {"name": "gpu", "resourceClaimName": "b"},
+            ]
+        ),
+        {("spec.resourceClaims[1].name", 'Duplicate value: "gpu"')},
     ),
     # --- probes and lifecycle --------------------------------------------------------------
     (
