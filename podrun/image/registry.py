@@ -416,19 +416,21 @@ class Puller:
             lease.add(m.config.digest)
             self._fetch_small(ep, ref, m.config, scope)
             lease.update(d.digest for d in m.layers)
+            # layers download (at most max_concurrent at once) while commit unpacks each one
+            # as soon as it and those below it are in; the first failure ends the pull after
+            # the downloads under way stopped
             with ThreadPoolExecutor(self.max_concurrent, thread_name_prefix="pull") as pool:
                 futures = [pool.submit(self._fetch_blob, ep, ref, d, scope, progress)
                            for d in m.layers]
-                errors = []
-                for f in futures:
-                    try:
-                        f.result()
-                    except Exception as e:  # all downloads finish before we report
-                        errors.append(e)
-                if errors:
-                    raise errors[0]
-            return self.store.commit(str(ref), digest, index_digest=index_digest,
-                                     extra_blobs=extra, platform=str(platform))
+                try:
+                    rec = self.store.commit(str(ref), digest, index_digest=index_digest,
+                                            extra_blobs=extra, platform=str(platform),
+                                            before_layer=lambda i: futures[i].result())
+                except BaseException:
+                    for f in futures:
+                        f.cancel()
+                    raise
+                return rec
 
 
 class _IterReader:

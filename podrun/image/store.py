@@ -313,9 +313,12 @@ class ImageStore:
 
     def commit(self, name: str, manifest_digest: str, *, index_digest: str = "",
                extra_blobs: Iterable[str] = (), platform: str = "",
-               layer_progress: Callable[[int, str], None] | None = None) -> ImageRecord:
+               layer_progress: Callable[[int, str], None] | None = None,
+               before_layer: Callable[[int], None] | None = None) -> ImageRecord:
         """Unpacks a manifest whose blobs are all in the store and records it under name.
-        Layers already unpacked (same chain ID) are not read again."""
+        Layers already unpacked (same chain ID) are not read again. before_layer(i) runs
+        before layer i is needed: a pull waits there for its download, so unpacking layer
+        i overlaps downloading the ones above it."""
         mbytes = self.blobs.read(manifest_digest)
         mt = oci.media_type_of(mbytes)
         if mt in oci.INDEX_TYPES:
@@ -337,6 +340,8 @@ class ImageStore:
                                         diff_id=diff_id, media_type=layer.media_type,
                                         options=self.unpack_options)
 
+            if before_layer is not None:
+                before_layer(i)
             snap = self.snapshots.create(chain, parent, unpack)
             unpacked += snap.size
             if layer_progress:
