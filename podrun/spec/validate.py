@@ -612,7 +612,11 @@ def _pod_resources(e: _Errs, spec: PodSpec, claims: set[str], path: str) -> None
     if res.claims is not None:
         e.forbidden(f"{path}.claims", "claims cannot be set for Resources at pod-level")
     _resource_requirements(
-        e, ResourceRequirements(limits=res.limits, requests=res.requests), claims, path
+        e,
+        ResourceRequirements(limits=res.limits, requests=res.requests),
+        claims,
+        path,
+        pod_level=True,
     )
     pod_req = _parsed(res.requests)
     pod_lim = _parsed(res.limits)
@@ -1998,6 +2002,18 @@ def _quantity(e: _Errs, text: str, path: str) -> Quantity | None:
         return None
 
 
+def _pod_resource_name(e: _Errs, name: str, path: str) -> None:
+    msgs = names.is_qualified_name(name)
+    if msgs:
+        e.each(path, name, msgs)
+        return
+    if "/" not in name and name not in _STANDARD_RESOURCES and not _is_hugepages(name):
+        e.invalid(path, name, "must be a standard resource type or fully qualified")
+        return
+    if name not in ("cpu", "memory") and not _is_hugepages(name):
+        e.not_supported(path, name, ["cpu", "memory"])
+
+
 def _container_resource_name(e: _Errs, name: str, path: str) -> None:
     msgs = names.is_qualified_name(name)
     if msgs:
@@ -2014,14 +2030,15 @@ def _container_resource_name(e: _Errs, name: str, path: str) -> None:
 
 
 def _resource_requirements(
-    e: _Errs, req: ResourceRequirements, claims: set[str], path: str
+    e: _Errs, req: ResourceRequirements, claims: set[str], path: str, *, pod_level: bool = False
 ) -> None:
     lim_path, req_path = f"{path}.limits", f"{path}.requests"
+    name_check = _pod_resource_name if pod_level else _container_resource_name
     limits: dict[str, Quantity] = {}
     lim_cpu_mem = req_cpu_mem = lim_huge = req_huge = False
     for name, text in _map(req.limits).items():
         kpath = _key(lim_path, name)
-        _container_resource_name(e, name, kpath)
+        name_check(e, name, kpath)
         q = _quantity(e, text, kpath)
         if q is None:
             continue
@@ -2032,7 +2049,7 @@ def _resource_requirements(
         lim_cpu_mem = lim_cpu_mem or name in ("cpu", "memory")
     for name, text in _map(req.requests).items():
         kpath = _key(req_path, name)
-        _container_resource_name(e, name, kpath)
+        name_check(e, name, kpath)
         q = _quantity(e, text, kpath)
         if q is None:
             continue
@@ -2050,13 +2067,37 @@ def _resource_requirements(
         req_cpu_mem = req_cpu_mem or name in ("cpu", "memory")
     if not lim_cpu_mem and not req_cpu_mem and (lim_huge or req_huge):
         e.forbidden(path, "HugePages require cpu or memory")
+    _resource_claim_names(e, req, claims, f"{path}.claims")
+
+
+def _resource_claim_names(e: _Errs, req: ResourceRequirements, claims: set[str], path: str) -> None:
+    """validateResourceClaimNames: each entry names a pod resource claim, at most once."""
+    seen: set[str] = set()
     for i, c in enumerate(_seq(req.claims)):
-        cname = _s(getattr(c, "name", None))
-        cpath = f"{path}.claims[{i}]"
-        if not cname:
+        name = _s(getattr(c, "name", None))
+        request = _s(getattr(c, "request", None))
+        cpath = f"{path}[{i}]"
+        if not name:
             e.required(cpath)
-        elif cname not in claims:
-            e.not_found(cpath, cname)
+            continue
+        if name in seen:
+            e.duplicate(cpath, name)
+        else:
+            key = name
+            if request:
+                e.each(f"{cpath}.request", request, names.is_dns1123_label(request))
+                key = f"{name}/{request}"
+            if key in seen:
+                e.duplicate(cpath, key)
+            elif not request:
+                for other in seen:
+                    if "/" in other and other.split("/", 1)[0] == name:
+                        e.duplicate(cpath, name)
+            seen.add(key)
+        if name not in claims:
+            detail = "must be one of the names in pod.spec.resourceClaims"
+            detail += ": " + ", ".join(sorted(claims)) if claims else " which is empty"
+            e.raw(cpath, f"Not found: {_render(name)}: {detail}")
 
 
 def _huge_pages_value(e: _Errs, name: str, q: Quantity, path: str) -> None:

@@ -755,6 +755,26 @@ CASES: list[tuple[str, Mutate, set[tuple[str, str]]]] = [
         ),
         {("spec.resourceClaims[1].name", 'Duplicate value: "gpu"')},
     ),
+    (
+        "resource-claim-unknown",
+        setc(resources={"claims": [{"name": "gpu"}]}),
+        {
+            (
+                f"{C0}.resources.claims[0]",
+                'Not found: "gpu": must be one of the names in pod.spec.resourceClaims which is empty',
+            )
+        },
+    ),
+    (
+        "pod-level-resource-name",
+        sets(resources={"limits": {"ephemeral-storage": "1Gi"}}),
+        {
+            (
+                "spec.resources.limits[ephemeral-storage]",
+                'Unsupported value: "ephemeral-storage": supported values: "cpu", "memory"',
+            )
+        },
+    ),
     # --- probes and lifecycle --------------------------------------------------------------
     (
         "probe-no-handler",
