@@ -82,15 +82,25 @@ class Registry:
                        env={**os.environ, "HOME": str(self.dir)})
 
 
-def _start_registry(auth: bool, token: TokenServer | None = None) -> Iterator[Registry]:
+def _start_registry(auth: bool, token: TokenServer | None = None,
+                    tls: bool = False) -> Iterator[Registry]:
     need("docker-registry")
     base = Path(tempfile.mkdtemp(prefix="podrun-registry-", dir=TEST_TMP))
     port = free_port()
+    tls_cfg = ""
+    if tls:
+        need("openssl")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                        "-keyout", str(base / "tls.key"), "-out", str(base / "tls.crt"),
+                        "-days", "2", "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1"], check=True,
+                       capture_output=True)
+        tls_cfg = f", tls: {{certificate: {base}/tls.crt, key: {base}/tls.key}}"
     cfg = [
         "version: 0.1",
         "log: {level: error, accesslog: {disabled: true}}",
         f"storage: {{filesystem: {{rootdirectory: {base}/data}}, delete: {{enabled: true}}}}",
-        f"http: {{addr: '127.0.0.1:{port}', secret: podrun-test-secret}}",
+        f"http: {{addr: '127.0.0.1:{port}', secret: podrun-test-secret{tls_cfg}}}",
     ]
     if auth:
         need("htpasswd")
@@ -133,6 +143,11 @@ def _start_registry(auth: bool, token: TokenServer | None = None) -> Iterator[Re
 @pytest.fixture(scope="session")
 def registry() -> Iterator[Registry]:
     yield from _start_registry(auth=False)
+
+
+@pytest.fixture(scope="session")
+def tls_registry() -> Iterator[Registry]:
+    yield from _start_registry(auth=False, tls=True)
 
 
 @pytest.fixture(scope="session")

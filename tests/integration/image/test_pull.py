@@ -241,3 +241,23 @@ def test_bearer_token_registry(token_registry: tuple[Registry, Any], images: Bui
     rec = Puller(store).pull(ref, AMD64, auth=Credentials(USER, PASSWORD))
     assert rec.id == images.busybox.config_digest
     assert token.requests == [(USER, "repository:private/tok:pull")]  # one token per pull
+
+
+def test_https_registry(tls_registry: Registry, images: BuiltImages, store: ImageStore) -> None:
+    tls_registry.push(images.busybox_archive, "tls/busybox:1")
+    seen: list[str] = []
+
+    class Recording(httpx.HTTPTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            seen.append(request.url.scheme)
+            return super().handle_request(request)
+
+    # loopback: HTTPS without verification (self-signed), no fallback to HTTP needed
+    rec = Puller(store, transport=Recording(verify=False)).pull(
+        f"{tls_registry.host}/tls/busybox:1", AMD64)
+    assert rec.id == images.busybox.config_digest
+    assert set(seen) == {"https"}
+    # the default client: loopback is insecure, so the self-signed certificate is accepted
+    store.remove(rec.name)
+    rec = Puller(store).pull(f"{tls_registry.host}/tls/busybox:1", AMD64)
+    assert rec.id == images.busybox.config_digest
