@@ -1,0 +1,1 @@
+"""CRI container log files: reading them the way `kubectl logs` shows them."""
