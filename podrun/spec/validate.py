@@ -945,6 +945,11 @@ def _volumes(
 ) -> dict[str, Volume]:
     ok: dict[str, Volume] = {}
     seen: set[str] = set()
+    created_pvcs = {
+        f"{meta.name}-{_s(v.name)}"
+        for v in _seq(volumes)
+        if meta.name and isinstance(v, Volume) and v.ephemeral is not None
+    }
     for i, vol in enumerate(_seq(volumes)):
         if not isinstance(vol, Volume):
             continue
@@ -963,6 +968,14 @@ def _volumes(
             ok[name] = vol
         else:
             e.items.extend(sub.items)
+        # A persistentVolumeClaim source may not name a PVC created for an ephemeral volume.
+        pvc = vol.persistent_volume_claim
+        if pvc is not None and _s(pvc.claim_name) in created_pvcs:
+            e.invalid(
+                f"{ipath}.persistentVolumeClaim.claimName",
+                _s(pvc.claim_name),
+                "must not reference a PVC that gets created for an ephemeral volume",
+            )
     return ok
 
 
@@ -1116,7 +1129,7 @@ def _one_volume_source(
             e.required(f"{p}.volumeClaimTemplate")
         if meta.name and vol_name:
             pvc = f"{meta.name}-{vol_name}"
-            for m in names.is_valid_path_segment_name(pvc):
+            for m in names.is_dns1123_subdomain(pvc):
                 e.invalid(f"{path}.name", vol_name, f"PVC name {json.dumps(pvc)}: {m}")
     elif attr == "vsphere_volume":
         if not _s(g("volume_path")):

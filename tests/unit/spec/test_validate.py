@@ -775,6 +775,29 @@ CASES: list[tuple[str, Mutate, set[tuple[str, str]]]] = [
             )
         },
     ),
+    (
+        "pvc-of-ephemeral-volume",
+        vols(
+            {
+                "name": "scratch",
+                "ephemeral": {
+                    "volumeClaimTemplate": {
+                        "spec": {
+                            "accessModes": ["ReadWriteOnce"],
+                            "resources": {"requests": {"storage": "1Gi"}},
+                        }
+                    }
+                },
+            },
+            {"name": "again", "persistentVolumeClaim": {"claimName": "web-scratch"}},
+        ),
+        {
+            (
+                "spec.volumes[1].persistentVolumeClaim.claimName",
+                'Invalid value: "web-scratch": must not reference a PVC that gets created for an ephemeral volume',
+            )
+        },
+    ),
     # --- probes and lifecycle --------------------------------------------------------------
     (
         "probe-no-handler",
