@@ -239,3 +239,20 @@ def test_service_pull_list_remove(store: ImageStore) -> None:
     assert svc.config(REF).cmd == ("/bin/sh",)
     assert svc.remove(REF) == [REF]
     assert svc.list() == []
+
+
+def test_insecure_falls_back_to_http_secure_does_not(store: ImageStore) -> None:
+    reg = FakeRegistry(IMG)
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        if req.url.scheme == "https":
+            raise httpx.ConnectError("wrong version number", request=req)
+        return reg.handler(req)
+
+    t = httpx.MockTransport(handler)
+    with pytest.raises(RegistryError, match="over HTTPS"):
+        Puller(store, transport=t).pull(REF, AMD64)
+    cfg = RegistryConfig.from_dict({"insecure": ["registry.example"]})
+    rec = Puller(store, transport=t, config=cfg).pull(REF, AMD64)
+    assert rec.id == IMG.config_digest
+    assert {r.url.scheme for r in reg.requests} == {"http"}
