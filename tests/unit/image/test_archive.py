@@ -103,3 +103,37 @@ def test_not_an_archive(store: ImageStore) -> None:
         import_archive(store, io.BytesIO(plain_tar({"hello": b"x"})))
     with pytest.raises(ImageError, match="not a readable tar"):
         import_archive(store, io.BytesIO(b"garbage" * 100))
+
+
+def test_docker_archive_symlinked_layer(store: ImageStore) -> None:
+    import json
+    import tarfile
+
+    base = docker_archive_tar(IMG, ["a:1"])
+    # `docker save` of two images sharing a layer stores it once and symlinks the other
+    src = tarfile.open(fileobj=io.BytesIO(base))
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tf:
+        manifest: list[dict[str, object]] = []
+        for ti in src.getmembers():
+            data = src.extractfile(ti)
+            if ti.name == "manifest.json":
+                assert data is not None
+                manifest = json.loads(data.read())
+                continue
+            tf.addfile(ti, data)
+        first = manifest[0]["Layers"][0]  # type: ignore[index]
+        link = tarfile.TarInfo("dup/layer.tar")
+        link.type = tarfile.SYMTYPE
+        link.linkname = "../" + str(first)
+        tf.addfile(link)
+        layers = list(manifest[0]["Layers"])  # type: ignore[call-overload]
+        manifest.append({"Config": manifest[0]["Config"], "RepoTags": ["b:1"],
+                         "Layers": ["dup/layer.tar", *layers[1:]]})
+        data = json.dumps(manifest).encode()
+        ti = tarfile.TarInfo("manifest.json")
+        ti.size = len(data)
+        tf.addfile(ti, io.BytesIO(data))
+    recs = import_archive(store, io.BytesIO(out.getvalue()))
+    assert [r.name for r in recs] == ["docker.io/library/a:1", "docker.io/library/b:1"]
+    assert recs[0].chain_ids == recs[1].chain_ids
