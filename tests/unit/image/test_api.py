@@ -45,7 +45,7 @@ def test_pull_list_import_remove(root: Path) -> None:
     reg = FakeRegistry(IMG, "basic")
     svc = ImageService(str(root), auth_files=[], transport=httpx.MockTransport(reg.handler))
 
-    async def flow(c: TestClient) -> None:
+    async def flow(c: TestClient[Any, Any]) -> None:
         r = await c.post("/podrun/v1/images/pull", json={"image": REF})
         assert r.status == 403
         assert "pull access denied" in (await r.json())["message"]

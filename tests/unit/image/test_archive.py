@@ -130,10 +130,10 @@ def test_docker_archive_symlinked_layer(store: ImageStore) -> None:
         layers = list(manifest[0]["Layers"])  # type: ignore[call-overload]
         manifest.append({"Config": manifest[0]["Config"], "RepoTags": ["b:1"],
                          "Layers": ["dup/layer.tar", *layers[1:]]})
-        data = json.dumps(manifest).encode()
+        mdata = json.dumps(manifest).encode()
         ti = tarfile.TarInfo("manifest.json")
-        ti.size = len(data)
-        tf.addfile(ti, io.BytesIO(data))
+        ti.size = len(mdata)
+        tf.addfile(ti, io.BytesIO(mdata))
     recs = import_archive(store, io.BytesIO(out.getvalue()))
     assert [r.name for r in recs] == ["docker.io/library/a:1", "docker.io/library/b:1"]
     assert recs[0].chain_ids == recs[1].chain_ids
