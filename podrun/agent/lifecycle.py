@@ -1,0 +1,1306 @@
+"""The pod lifecycle engine: the kubelet's pod workers on podrun's runtime.
+
+One asyncio task per pod keeps only the newest spec and wakes on spec changes, container
+exits (pidfds of the containers' inits and of pause), probe results and timers. Each sync:
+
+    observe (runtime: sandboxes, containers, exit records)   -> PodObservation
+    plan    (podrun.core.plan.compute_pod_actions, pure)      -> PodActions
+    act     (sandbox, kills, init containers, sidecars, apps, backoff, hooks)
+    publish (podrun.core.status.generate_pod_status, pure)    -> store.update_status
+
+Blocking runtime calls run in threads; decisions stay in the pure core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import pty
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from podrun.agent import DaemonContext
+from podrun.agent.images import ImagePullFailure, ImageService, ResolvedImage
+from podrun.core import plan as planmod
+from podrun.core import termination
+from podrun.core.backoff import Backoff, BackoffConfig
+from podrun.core.observed import (
+    ContainerInstance,
+    ContainerRuntimeState,
+    PodObservation,
+    ProbeResult,
+    SandboxObservation,
+    StartFailure,
+    is_sidecar,
+    is_static_pod,
+)
+from podrun.core.plan import ContainerKind, ContainerStart, PodActions
+from podrun.core.resources import qos_class
+from podrun.core.status import (
+    compose_terminated_message,
+    generate_pod_status,
+    termination_message,
+)
+from podrun.errors import NotFound, PodrunError
+from podrun.logs.reader import follow, format_lines
+from podrun.runtime import execin
+from podrun.runtime.cgroups import CgroupManager, Layout, describe_not_enforced, detect_host
+from podrun.runtime.runtime import ContainerStartError, Runtime, SandboxOptions
+from podrun.spec.decode import decode
+from podrun.spec.encode import to_dict
+from podrun.spec.types import Container, Pod, PodStatus
+
+log = logging.getLogger("podrun.engine")
+
+ANN = "io.podrun."
+# Resync every pod this often even without events (the kubelet's syncFrequency is 1 min;
+# exits and probe results wake a worker at once, so this only catches what slipped).
+RESYNC_SECONDS = 10.0
+# A sync that failed is retried after this (backOffOnTransientErrorPeriod .. backOffPeriod).
+ERROR_RETRY_SECONDS = (1.0, 10.0)
+# Unknown sandboxes are removed only after this long, so static pods found after the
+# daemon's start are not mistaken for orphans.
+ORPHAN_GRACE_SECONDS = 30.0
+
+
+def create_pod_manager(ctx: DaemonContext) -> Engine:
+    return Engine(ctx)
+
+
+# ---- the engine ---------------------------------------------------------------------
+
+
+class Engine:
+    """PodManager (podrun.agent.PodManager) for the daemon."""
+
+    def __init__(self, ctx: DaemonContext) -> None:
+        self.ctx = ctx
+        self.store = ctx.store
+        cgroups = None
+        host = detect_host()
+        if host.layout is not Layout.NONE and host.mountpoint is not None:
+            root = Path(ctx.cgroup_root) if ctx.cgroup_root else None
+            cgroups = CgroupManager.for_host(host, root=root)
+            cgroups.setup()
+        self.cgroup_layout = host.layout
+        self.runtime = Runtime(ctx.run_dir, ctx.root, cgroups=cgroups)
+        self.images = ImageService(ctx.root / "images",
+                                   registries=ctx.config.get("registries"))
+        max_period = ctx.config.get("crashLoopBackOff", {}).get("maxContainerRestartPeriod")
+        self.backoff = Backoff(BackoffConfig.crash_loop(_seconds(max_period)))
+        self.workers: dict[str, PodWorker] = {}
+        self.started_at = time.time()
+        self.host_ip = _host_ip()
+        self._housekeeping: asyncio.Task[None] | None = None
+        self.prober: Any = None
+
+    # -- PodManager --------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._start_prober()
+        self._housekeeping = asyncio.create_task(self._housekeep(), name="housekeeping")
+
+    async def sync_pod(self, pod: dict[str, Any]) -> None:
+        uid = pod["metadata"]["uid"]
+        worker = self.workers.get(uid)
+        if worker is None:
+            worker = self.workers[uid] = PodWorker(self, pod)
+            worker.start()
+        else:
+            worker.update(pod)
+
+    async def terminate_pod(self, uid: str, grace_period_seconds: int | None) -> None:
+        worker = self.workers.get(uid)
+        if worker is None:
+            if any(sb.pod_uid == uid for sb in await asyncio.to_thread(self.runtime.list_sandboxes)):
+                pod = self.store.get_pod_by_uid(uid)
+                if pod is None:
+                    await asyncio.to_thread(self._remove_pod_leftovers, uid, None)
+                    return
+                worker = self.workers[uid] = PodWorker(self, pod)
+                worker.start()
+            else:
+                return
+        await worker.terminate(grace_period_seconds)
+        self.workers.pop(uid, None)
+
+    def status(self, uid: str) -> dict[str, Any] | None:
+        w = self.workers.get(uid)
+        return w.status_dict if w else None
+
+    def logs(self, uid: str, container: str, *, follow: bool = False, previous: bool = False,
+             tail_lines: int | None = None, timestamps: bool = False,
+             since_seconds: int | None = None,
+             limit_bytes: int | None = None) -> AsyncIterator[bytes]:
+        w = self._worker(uid)
+        return w.logs(container, follow_=follow, previous=previous, tail_lines=tail_lines,
+                      timestamps=timestamps, since_seconds=since_seconds,
+                      limit_bytes=limit_bytes)
+
+    async def exec(self, uid: str, container: str, command: list[str], *, stdin: bool,
+                   tty: bool) -> ExecSession:
+        return await self._worker(uid).exec(container, command, stdin=stdin, tty=tty)
+
+    async def close(self, stop_pods: bool) -> None:
+        if self._housekeeping:
+            self._housekeeping.cancel()
+        if stop_pods:
+            await asyncio.gather(*(w.terminate(None) for w in list(self.workers.values())),
+                                 return_exceptions=True)
+        for w in list(self.workers.values()):
+            await w.stop_task()
+        if self.prober is not None:
+            with contextlib.suppress(Exception):
+                await self.prober.close()
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _worker(self, uid: str) -> PodWorker:
+        w = self.workers.get(uid)
+        if w is None:
+            raise NotFound(f'pod with uid "{uid}" is not running on this node')
+        return w
+
+    def _start_prober(self) -> None:
+        try:
+            from podrun.agent.prober import ProbeManager
+        except ImportError:
+            return
+        from podrun.clock import REAL_CLOCK
+
+        def exec_sync(sandbox_id: str, container_id: str, argv: list[str], timeout: float):
+            return self.runtime.exec_sync(sandbox_id, container_id, argv, timeout=timeout)
+
+        def on_change(uid: str, _name: str) -> None:
+            w = self.workers.get(uid)
+            if w is not None:
+                w.wake()
+
+        def record_event(uid: str, type_: str, reason: str, message: str) -> None:
+            w = self.workers.get(uid)
+            if w is not None:
+                w.event(type_, reason, message)
+
+        try:
+            self.prober = ProbeManager(exec_sync=exec_sync, clock=REAL_CLOCK,
+                                       on_change=on_change, record_event=record_event,
+                                       daemon_started_at=self.started_at)
+        except TypeError as e:  # an interface mismatch must not take the daemon down
+            log.error("prober unavailable: %s", e)
+
+    async def _housekeep(self) -> None:
+        """Remove sandboxes of pods nobody knows (deleted while the daemon was down)."""
+        seen: dict[str, float] = {}
+        while True:
+            await asyncio.sleep(5)
+            try:
+                sandboxes = await asyncio.to_thread(self.runtime.list_sandboxes)
+                now = time.monotonic()
+                for sb in sandboxes:
+                    known = sb.pod_uid in self.workers or self.store.get_pod_by_uid(sb.pod_uid)
+                    if known:
+                        seen.pop(sb.pod_uid, None)
+                        continue
+                    first = seen.setdefault(sb.pod_uid, now)
+                    if now - first >= ORPHAN_GRACE_SECONDS:
+                        log.info("removing sandbox %s of unknown pod %s", sb.id, sb.pod_uid)
+                        await asyncio.to_thread(self._remove_pod_leftovers, sb.pod_uid, None)
+                        seen.pop(sb.pod_uid, None)
+                self.backoff.gc(time.time())
+            except Exception:  # noqa: BLE001 - housekeeping must keep going
+                log.exception("housekeeping failed")
+
+    def _remove_pod_leftovers(self, uid: str, log_dir: Path | None) -> None:
+        for sb in self.runtime.list_sandboxes():
+            if sb.pod_uid == uid:
+                self.runtime.remove_sandbox(sb.id)
+        pod_dir = self.ctx.root / "pods" / uid
+        if pod_dir.exists():
+            _cleanup_pod_dir(pod_dir)
+        if log_dir is not None:
+            shutil.rmtree(log_dir, ignore_errors=True)
+
+
+# ---- one pod --------------------------------------------------------------------------
+
+
+@dataclass
+class _Tracked:
+    """In-memory facts about a container instance that the runtime does not keep."""
+
+    post_start_done: bool = True
+    post_start_failed: bool = False
+    message: str | None = None  # the termination message, once read
+
+
+@dataclass
+class PodWorker:
+    engine: Engine
+    pod_dict: dict[str, Any]
+    pod: Pod = field(init=False)
+    task: asyncio.Task[None] | None = None
+    status_dict: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        self.uid: str = self.pod_dict["metadata"]["uid"]
+        self.pod = _typed(self.pod_dict)
+        self._wake = asyncio.Event()
+        self._timer: asyncio.TimerHandle | None = None
+        self.reason_cache: dict[str, StartFailure] = {}
+        self.tracked: dict[str, _Tracked] = {}
+        self.watchers: dict[int, str] = {}  # pidfd -> what it watches
+        self.terminating = False
+        self.grace: float | None = None
+        self.grace_changed = asyncio.Event()
+        self.terminated = asyncio.Event()
+        self.start_time: float | None = _parse_time(
+            (self.pod_dict.get("status") or {}).get("startTime"))
+        self.old_status: PodStatus | None = _typed_status(self.pod_dict.get("status"))
+        self.pod_ips: dict[str, tuple[str, ...]] = {}
+        self.log_root = self.engine.ctx.log_dir / (
+            f"{self.namespace}_{self.name}_{self.uid}")
+        self.pod_dir = self.engine.ctx.root / "pods" / self.uid
+
+    # -- identity ------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return str(self.pod_dict["metadata"].get("name", ""))
+
+    @property
+    def namespace(self) -> str:
+        return str(self.pod_dict["metadata"].get("namespace") or "default")
+
+    def event(self, type_: str, reason: str, message: str) -> None:
+        cur = self.engine.store.get_pod_by_uid(self.uid) or self.pod_dict
+        try:
+            self.engine.store.record_event(cur, type_, reason, message,
+                                           host=self.engine.ctx.node_name)
+        except Exception:  # noqa: BLE001 - an event must never break a sync
+            log.exception("recording event %s failed", reason)
+
+    # -- task control --------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(self._run(), name=f"pod {self.namespace}/{self.name}")
+        self.wake()
+
+    def update(self, pod: dict[str, Any]) -> None:
+        self.pod_dict = pod
+        self.pod = _typed(pod)
+        self.wake()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def wake_after(self, seconds: float) -> None:
+        loop = asyncio.get_running_loop()
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = loop.call_later(max(0.0, seconds), self.wake)
+
+    async def stop_task(self) -> None:
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.task
+        self._close_watchers()
+
+    async def _run(self) -> None:
+        failures = 0
+        while not self.terminating:
+            await self._wake.wait()
+            self._wake.clear()
+            if self.terminating:
+                break
+            try:
+                await self.sync()
+                failures = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # noqa: BLE001 - a failed sync is retried, never fatal
+                failures += 1
+                log.exception("sync of pod %s/%s failed", self.namespace, self.name)
+                self.event("Warning", "FailedSync", f"error syncing pod: {e}")
+                self.wake_after(min(ERROR_RETRY_SECONDS[1],
+                                    ERROR_RETRY_SECONDS[0] * 2 ** (failures - 1)))
+
+    # -- observe -------------------------------------------------------------------------
+
+    def _observe(self) -> tuple[PodObservation, dict[str, tuple[str, Any]]]:
+        """The pod's sandboxes and container instances; also {container id: (sandbox id,
+        runtime status)} for acting on them."""
+        rt = self.engine.runtime
+        sandboxes, instances = [], []
+        where: dict[str, tuple[str, Any]] = {}
+        for sb in rt.list_sandboxes():
+            if sb.pod_uid != self.uid:
+                continue
+            rec = rt.sandbox_record(sb.id)
+            sandboxes.append(SandboxObservation(
+                id=sb.id, ready=sb.ready, attempt=int(rec.get("attempt", 0)),
+                created_at=sb.created_at / 1e9, ips=self._sandbox_ips(sb.id, rec),
+                host_network=bool(rec.get("hostNetwork"))))
+            for st in rt.list_containers(sb.id):
+                try:
+                    ann = rt.container_config(sb.id, st.id).get("annotations", {})
+                except (OSError, ValueError):
+                    continue
+                where[st.id] = (sb.id, st)
+                instances.append(self._instance(st, ann))
+        return PodObservation.build(sandboxes, instances), where
+
+    def _sandbox_ips(self, sandbox_id: str, rec: dict[str, Any]) -> tuple[str, ...]:
+        if rec.get("hostNetwork"):
+            return (self.engine.host_ip,)
+        return tuple(rec.get("ips") or ())
+
+    def _instance(self, st: Any, ann: dict[str, str]) -> ContainerInstance:
+        state = {"running": ContainerRuntimeState.RUNNING, "exited": ContainerRuntimeState.EXITED,
+                 }.get(st.state, ContainerRuntimeState.UNKNOWN)
+        tracked = self.tracked.setdefault(st.id, _Tracked())
+        message = st.message
+        if state is ContainerRuntimeState.EXITED and tracked.message is None:
+            tracked.message = self._termination_message(st, ann)
+        if tracked.message:
+            message = compose_terminated_message(message, tracked.message)
+        liveness = readiness = startup = None
+        if state is ContainerRuntimeState.RUNNING and self.engine.prober is not None:
+            with contextlib.suppress(Exception):
+                res = self.engine.prober.results(self.uid, ann.get(ANN + "name", ""), st.id)
+                liveness = _probe(getattr(res, "liveness", None))
+                readiness = _probe(getattr(res, "readiness", None))
+                startup = _probe(getattr(res, "startup", None))
+        return ContainerInstance(
+            id=st.id, name=ann.get(ANN + "name", st.id), state=state,
+            restart_index=int(ann.get(ANN + "restartCount", 0)),
+            image=ann.get(ANN + "image", ""), image_id=ann.get(ANN + "imageID", ""),
+            spec_hash=ann.get(ANN + "hash", ""), exit_code=st.exit_code or 0,
+            signal=st.signal or 0, reason=st.reason, message=message,
+            created_at=float(ann.get(ANN + "createdAt", 0)),
+            started_at=st.started_at / 1e9 if st.started_at else None,
+            finished_at=st.finished_at / 1e9 if st.finished_at else None,
+            liveness=liveness, readiness=readiness, startup=startup,
+            post_start_done=tracked.post_start_done,
+            post_start_failed=tracked.post_start_failed)
+
+    def _termination_message(self, st: Any, ann: dict[str, str]) -> str:
+        c = self._container(ann.get(ANN + "name", ""))
+        if c is None:
+            return ""
+        content = b""
+        path = ann.get(ANN + "terminationMessageHostPath")
+        if path:
+            with contextlib.suppress(OSError):
+                with open(path, "rb") as f:
+                    content = f.read(4096 + 1)
+        lines: list[str] = []
+        if (c.termination_message_policy == "FallbackToLogsOnError" and not content.strip()
+                and (st.exit_code or 0) != 0):
+            log_path = ann.get(ANN + "logPath")
+            if log_path:
+                with contextlib.suppress(OSError):
+                    data = Path(log_path).read_bytes()[-64 * 1024:]
+                    lines = format_lines(data).decode(errors="replace").splitlines()
+        return termination_message(c, exit_code=st.exit_code or 0, reason=st.reason,
+                                   file_content=content, log_lines=lines)
+
+    def _container(self, name: str) -> Container | None:
+        spec = self.pod.spec
+        if spec is None:
+            return None
+        for c in (*(spec.init_containers or ()), *(spec.containers or ())):
+            if c.name == name:
+                return c
+        return None
+
+    # -- sync ----------------------------------------------------------------------------
+
+    async def sync(self) -> None:
+        obs, where = await asyncio.to_thread(self._observe)
+        now = time.time()
+        if self.start_time is None:
+            self.start_time = now
+        in_backoff, period = planmod.crash_loop_backoff(self.engine.backoff, self.pod)
+        actions = planmod.compute_pod_actions(self.pod, obs, now, in_backoff=in_backoff,
+                                              backoff_period=period,
+                                              start_time=self.start_time)
+        changed = await self._act(actions, obs, where)
+        if changed:
+            obs, where = await asyncio.to_thread(self._observe)
+        self._publish(obs, pod_is_terminal=actions.kill_reason.value == "DeadlineExceeded"
+                      if hasattr(actions.kill_reason, "value") else False)
+        self._arm_watchers(obs, where)
+        self._schedule(actions)
+
+    def _schedule(self, actions: PodActions) -> None:
+        delays = [RESYNC_SECONDS]
+        if actions.wake_after is not None:
+            delays.append(actions.wake_after + 0.01)
+        ads = self.pod.spec.active_deadline_seconds if self.pod.spec else None
+        if ads is not None and self.start_time is not None:
+            delays.append(max(0.0, self.start_time + ads - time.time()) + 0.01)
+        self.wake_after(min(delays))
+
+    async def _act(self, a: PodActions, obs: PodObservation,
+                   where: dict[str, tuple[str, Any]]) -> bool:
+        if a.is_noop and not a.backoff and not a.pod_done:
+            return False
+        changed = False
+        if a.kill_pod:
+            if a.kill_reason.value == "DeadlineExceeded":
+                self.event("Normal", "DeadlineExceeded", a.kill_message)
+            await self._kill_containers(obs, where, a.kill_order, grace=None,
+                                        reason_message=a.kill_message)
+            for sb in obs.sandboxes:
+                if sb.ready:
+                    if a.create_sandbox and sb.id:
+                        self.event("Normal", "SandboxChanged",
+                                   "Pod sandbox changed, it will be killed and re-created.")
+                    await self._stop_sandbox(sb.id)
+            changed = True
+        if a.create_sandbox:
+            sid = await self._create_sandbox(a.attempt, obs)
+            if sid is None:
+                return True
+            changed = True
+            obs, where = await asyncio.to_thread(self._observe)
+        sandbox = obs.sandbox
+        if sandbox is None or not sandbox.ready:
+            return changed
+        for name, kill in a.containers_to_kill.items():
+            inst = obs.latest(name)
+            if inst is None or inst.state is not ContainerRuntimeState.RUNNING:
+                continue
+            msg = kill.message or f"Stopping container {name}"
+            self.event("Normal", "Killing", msg)
+            grace = self._kill_grace(name, kill)
+            await self._stop_container(where[inst.id][0], inst.id, grace)
+            changed = True
+        for start in a.init_containers_to_start:
+            ok = await self._start_container(start, sandbox.id, obs)
+            changed = True
+            if not ok and start.kind is not ContainerKind.SIDECAR:
+                break
+        else:
+            for start in a.containers_to_start:
+                await self._start_container(start, sandbox.id, obs)
+                changed = True
+        for w in a.backoff.values():
+            self.reason_cache[w.name] = w.start_failure
+            self.event("Warning", "BackOff", w.event_message)
+        if a.pod_done:
+            running = [n for n in a.kill_order]
+            if running:
+                await self._kill_containers(obs, where, running, grace=None, reason_message="")
+            if sandbox.ready:
+                await self._stop_sandbox(sandbox.id)
+            changed = True
+        return changed
+
+    def _kill_grace(self, name: str, kill: Any) -> float:
+        c = self._container(name)
+        probe_grace = None
+        reason = getattr(kill, "reason", None)
+        if c is not None and reason is not None:
+            probe = (c.liveness_probe if str(reason.value).startswith("Liveness")
+                     else c.startup_probe if str(reason.value).startswith("Startup") else None)
+            probe_grace = probe.termination_grace_period_seconds if probe else None
+        spec_tgps = self.pod.spec.termination_grace_period_seconds if self.pod.spec else None
+        return float(termination.container_kill_grace(
+            deletion_grace=None, spec_tgps=spec_tgps, reason=reason, probe_grace=probe_grace,
+            override=None))
+
+    # -- sandbox -------------------------------------------------------------------------
+
+    async def _create_sandbox(self, attempt: int, obs: PodObservation) -> str | None:
+        spec = self.pod.spec
+        assert spec is not None
+        sid = f"{self.uid[:12]}-{attempt}-{secrets.token_hex(3)}"
+        # keep the newest stopped sandbox (restart counts, lastState); drop older ones
+        for old in obs.sandboxes[1:]:
+            with contextlib.suppress(PodrunError, OSError):
+                await asyncio.to_thread(self.engine.runtime.remove_sandbox, old.id)
+        from podrun.core.resources import CgroupOptions, pod_cgroup_values
+        values = pod_cgroup_values(spec, CgroupOptions(
+            pod_pids_limit=int(self.engine.ctx.config.get("podPidsLimit", -1))))
+        options = SandboxOptions(
+            pod_uid=self.uid, hostname=self._hostname(),
+            host_network=bool(spec.host_network), host_ipc=bool(spec.host_ipc),
+            host_pid=bool(spec.host_pid),
+            share_process_namespace=bool(spec.share_process_namespace), cgroup_values=values)
+        try:
+            status = await asyncio.to_thread(self.engine.runtime.create_sandbox, sid, options)
+        except (PodrunError, OSError) as e:
+            self.event("Warning", "FailedCreatePodSandBox",
+                       f"Failed to create pod sandbox: {e}")
+            return None
+        self._record_sandbox_attempt(sid, attempt)
+        for item in describe_not_enforced_from(status.not_enforced):
+            self.event("Warning", "LimitsNotEnforced", item)
+        if not spec.host_network and status.pid:
+            await asyncio.to_thread(_loopback_up, status.pid)
+        await asyncio.to_thread(self._prepare_pod_files, status)
+        return sid
+
+    def _record_sandbox_attempt(self, sid: str, attempt: int) -> None:
+        path = self.engine.runtime.sandbox_dir(sid) / "sandbox.json"
+        rec = json.loads(path.read_text())
+        rec["attempt"] = attempt
+        rec["podName"], rec["podNamespace"] = self.name, self.namespace
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(rec))
+        os.replace(tmp, path)
+
+    def _hostname(self) -> str:
+        spec = self.pod.spec
+        name = (spec.hostname if spec and spec.hostname else self.name)[:63].rstrip("-.")
+        return name
+
+    def _prepare_pod_files(self, sandbox: Any) -> None:
+        try:
+            from podrun.agent import containers as C
+        except ImportError:
+            return
+        events = C.prepare_pod(self._pod_context(sandbox))
+        for type_, reason, message in events or ():
+            self.event(type_, reason, message)
+
+    def _pod_context(self, sandbox: Any) -> Any:
+        from podrun.agent import containers as C
+        cfg = self.engine.ctx.config
+        ips = tuple(self.pod_ips.get(sandbox.id, ()))
+        if self.pod.spec and self.pod.spec.host_network:
+            ips = (self.engine.host_ip,)
+        return C.PodContext(
+            pod=self.pod, pod_dir=self.pod_dir, node_name=self.engine.ctx.node_name,
+            host_ip=self.engine.host_ip, pod_ips=ips, shm_path=sandbox.shm_path,
+            configmaps=lambda ns, n: self.engine.store.get("configmaps", ns, n),
+            secrets=lambda ns, n: self.engine.store.get("secrets", ns, n),
+            cluster_dns=tuple(cfg.get("clusterDNS") or ()),
+            cluster_domain=str(cfg.get("clusterDomain") or "cluster.local"))
+
+    async def _stop_sandbox(self, sandbox_id: str) -> None:
+        with contextlib.suppress(PodrunError, OSError):
+            await asyncio.to_thread(self.engine.runtime.stop_sandbox, sandbox_id)
+
+    # -- containers ----------------------------------------------------------------------
+
+    def _restart_count_from_logs(self, name: str) -> int:
+        """calcRestartCountByLogDir (BEHAVIOR.md 2.4): highest N.log + 1."""
+        d = self.log_root / name
+        best = -1
+        with contextlib.suppress(FileNotFoundError):
+            for p in d.iterdir():
+                stem = p.name.split(".log", 1)[0]
+                if stem.isdigit():
+                    best = max(best, int(stem))
+        return best + 1
+
+    async def _start_container(self, start: ContainerStart, sandbox_id: str,
+                               obs: PodObservation) -> bool:
+        c = self._container(start.name)
+        if c is None:
+            return False
+        restart = (start.restart_count if start.restart_count is not None
+                   else self._restart_count_from_logs(start.name))
+        policy = c.image_pull_policy or "IfNotPresent"
+        try:
+            image = await self.engine.images.ensure(
+                c.image or "", policy, pod_uid=self.uid,
+                event=lambda t, r, m: self.event(t, r, m))
+        except ImagePullFailure as e:
+            self.reason_cache[start.name] = StartFailure(reason=e.reason, message=e.message)
+            return False
+        sandbox = await asyncio.to_thread(self.engine.runtime.sandbox_status, sandbox_id)
+        try:
+            from podrun.agent import containers as C
+            launch = await asyncio.to_thread(
+                C.build_container, self._pod_context(sandbox), c, _image_config(C, image),
+                restart_count=restart, is_init=start.kind is not ContainerKind.REGULAR)
+        except ImportError:
+            self.reason_cache[start.name] = StartFailure(
+                reason="CreateContainerConfigError",
+                message="this podrun build cannot build container configs yet")
+            return False
+        except PodrunError as e:
+            reason = ("CreateContainerConfigError"
+                      if type(e).__name__ == "CreateContainerConfigError"
+                      else "CreateContainerError")
+            self.reason_cache[start.name] = StartFailure(reason=reason, message=str(e))
+            self.event("Warning", "Failed", f"Error: {e}")
+            return False
+        for type_, reason, message in launch.events:
+            self.event(type_, reason, message)
+        cid = f"{_safe(start.name)}-{restart}-{secrets.token_hex(4)}"
+        log_path = self.log_root / start.name / f"{restart}.log"
+        config = dict(launch.config)
+        config["annotations"] = {
+            **config.get("annotations", {}),
+            ANN + "name": start.name, ANN + "restartCount": str(restart),
+            ANN + "image": c.image or "", ANN + "imageID": image.image_id,
+            ANN + "hash": planmod.container_hash(c), ANN + "createdAt": repr(time.time()),
+            ANN + "logPath": str(log_path), ANN + "stopSignal": launch.stop_signal,
+            ANN + "terminationMessageHostPath": str(launch.termination_message_path or ""),
+        }
+        if start.backoff_since is not None and start.backoff_key:
+            self.engine.backoff.next(start.backoff_key, start.backoff_since, time.time())
+        post_start = c.lifecycle.post_start if c.lifecycle else None
+        self.tracked[cid] = _Tracked(post_start_done=post_start is None)
+        try:
+            status, not_enforced = await asyncio.to_thread(
+                self.engine.runtime.create_container, sandbox_id, cid, config,
+                log_path=log_path, lowerdirs=list(image.lowerdirs),
+                cgroup_values=launch.cgroup_values, stdin=bool(c.stdin))
+        except ContainerStartError as e:
+            self.reason_cache.pop(start.name, None)
+            self.event("Warning", "Failed", f"Error: failed to start container {start.name}: "
+                                            f"{e.message}")
+            return False
+        except (PodrunError, OSError) as e:
+            self.reason_cache[start.name] = StartFailure(reason="RunContainerError",
+                                                         message=str(e))
+            self.event("Warning", "Failed", f"Error: {e}")
+            return False
+        self.reason_cache.pop(start.name, None)
+        self.event("Normal", "Created", f"Created container {start.name}")
+        self.event("Normal", "Started", f"Started container {start.name}")
+        for item in describe_not_enforced(not_enforced):
+            self.event("Warning", "LimitsNotEnforced", f"container {start.name}: {item}")
+        self._add_probes(c, cid, sandbox, status, start.kind is ContainerKind.SIDECAR)
+        if post_start is not None:
+            await self._run_post_start(c, cid, sandbox_id, sandbox)
+        return True
+
+    def _probe_target(self, c: Container, cid: str, sandbox: Any, started_at: float) -> Any:
+        from podrun.agent.prober import ProbeTarget
+        ports = {p.name: p.container_port for p in (c.ports or ()) if p.name and p.container_port}
+        ips = self.pod_ips.get(sandbox.id) or ()
+        return ProbeTarget(pod_uid=self.uid, pod_name=self.name, namespace=self.namespace,
+                           container_name=c.name or "", container_id=cid,
+                           started_at=started_at,
+                           pod_ip=ips[0] if ips else None, netns_path=sandbox.netns_path,
+                           sandbox_id=sandbox.id, ports=ports)
+
+    def _add_probes(self, c: Container, cid: str, sandbox: Any, status: Any,
+                    sidecar: bool) -> None:
+        if self.engine.prober is None:
+            return
+        if not (c.liveness_probe or c.readiness_probe or c.startup_probe):
+            return
+        try:
+            target = self._probe_target(c, cid, sandbox, (status.started_at or 0) / 1e9)
+            self.engine.prober.add_container(target, c, is_sidecar=sidecar)
+        except Exception:  # noqa: BLE001
+            log.exception("adding probes for %s failed", c.name)
+
+    async def _run_post_start(self, c: Container, cid: str, sandbox_id: str,
+                              sandbox: Any) -> None:
+        tracked = self.tracked[cid]
+        try:
+            from podrun.agent.hooks import run_lifecycle_handler
+            target = self._probe_target(c, cid, sandbox, time.time())
+            result = await run_lifecycle_handler(
+                c.lifecycle.post_start, kind="postStart", target=target,  # type: ignore[union-attr]
+                exec_sync=lambda s, i, argv, t: self.engine.runtime.exec_sync(s, i, argv,
+                                                                              timeout=t),
+                timeout=None)
+            ok, message = bool(result.ok), str(result.message)
+        except ImportError:
+            ok, message = False, "lifecycle hooks are not available in this podrun build"
+        if ok:
+            tracked.post_start_done = True
+            return
+        tracked.post_start_failed = True
+        self.event("Warning", "FailedPostStartHook", message or "PostStartHook failed")
+        self.reason_cache[c.name or ""] = StartFailure(reason="PostStartHookError",
+                                                       message=message)
+        grace = float(termination.container_kill_grace(
+            deletion_grace=None, spec_tgps=self.pod.spec.termination_grace_period_seconds
+            if self.pod.spec else None, reason=None, probe_grace=None, override=None))
+        self.event("Normal", "Killing", f"FailedPostStartHook: Stopping container {c.name}")
+        await self._stop_container(sandbox_id, cid, grace)
+        tracked.post_start_done = True
+
+    async def _stop_container(self, sandbox_id: str, cid: str, grace: float) -> None:
+        """Stop signal, wait up to `grace` (which a shorter deletion may cut), SIGKILL
+        the container's cgroup (BEHAVIOR.md 6.2 step 5)."""
+        rt = self.engine.runtime
+        try:
+            ann = (await asyncio.to_thread(rt.container_config, sandbox_id, cid)).get(
+                "annotations", {})
+        except (OSError, ValueError):
+            ann = {}
+        sig = _signal(ann.get(ANN + "stopSignal") or "SIGTERM")
+        deadline = time.monotonic() + grace
+        with contextlib.suppress(PodrunError, OSError):
+            if grace > 0:
+                await asyncio.to_thread(rt.signal_container, sandbox_id, cid, sig)
+        while time.monotonic() < self._deadline(deadline):
+            st = await asyncio.to_thread(rt.container_status, sandbox_id, cid)
+            if st.state != "running":
+                return
+            remaining = self._deadline(deadline) - time.monotonic()
+            self.grace_changed.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._exit_or_grace(st.pid), max(0.0, min(remaining, 1.0)))
+        with contextlib.suppress(PodrunError, OSError):
+            await asyncio.to_thread(rt.stop_container, sandbox_id, cid, grace_seconds=0)
+
+    def _deadline(self, own: float) -> float:
+        """A deletion that shortened the grace while this stop was under way wins."""
+        if self.terminating and self._termination_deadline is not None:
+            return min(own, self._termination_deadline)
+        return own
+
+    _termination_deadline: float | None = None
+
+    async def _exit_or_grace(self, pid: int | None) -> None:
+        waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(self.grace_changed.wait())]
+        fd = None
+        if pid:
+            with contextlib.suppress(OSError):
+                fd = os.pidfd_open(pid)
+        loop = asyncio.get_running_loop()
+        if fd is not None:
+            fut = loop.create_future()
+            loop.add_reader(fd, lambda: fut.done() or fut.set_result(None))
+            waits.append(fut)
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+            if fd is not None:
+                loop.remove_reader(fd)
+                os.close(fd)
+            await asyncio.sleep(0.01)  # pause reaps and writes the exit record
+
+    async def _kill_containers(self, obs: PodObservation, where: dict[str, tuple[str, Any]],
+                               order: Any, *, grace: float | None, reason_message: str) -> None:
+        """Kill running containers: regular ones in parallel, sidecars after them in
+        reverse spec order (BEHAVIOR.md 6.3)."""
+        names = list(order)
+        regular = [n for n in names if not self._is_sidecar(n)]
+        sidecars = [n for n in names if self._is_sidecar(n)]
+        spec_tgps = self.pod.spec.termination_grace_period_seconds if self.pod.spec else None
+
+        async def kill(name: str) -> None:
+            inst = obs.latest(name)
+            if inst is None or inst.state is not ContainerRuntimeState.RUNNING:
+                return
+            g = grace if grace is not None else float(termination.container_kill_grace(
+                deletion_grace=None, spec_tgps=spec_tgps, reason=None, probe_grace=None,
+                override=None))
+            self.event("Normal", "Killing", reason_message or f"Stopping container {name}")
+            await self._stop_container(where[inst.id][0], inst.id, g)
+
+        await asyncio.gather(*(kill(n) for n in regular))
+        for n in sidecars:
+            await kill(n)
+
+    def _is_sidecar(self, name: str) -> bool:
+        spec = self.pod.spec
+        return bool(spec) and any(c.name == name and is_sidecar(c)
+                                  for c in (spec.init_containers or ()))  # type: ignore[union-attr]
+
+    # -- status --------------------------------------------------------------------------
+
+    def _publish(self, obs: PodObservation, *, pod_is_terminal: bool = False) -> None:
+        spec = self.pod.spec
+        host_ips = (self.engine.host_ip,)
+        status = generate_pod_status(
+            self.pod, obs, time.time(), old_status=self.old_status,
+            reason_cache=self.reason_cache, pod_is_terminal=pod_is_terminal,
+            start_time=self.start_time, host_ips=host_ips,
+            qos_class=str(qos_class(spec)) if spec else None)
+        self.old_status = status
+        new = to_dict(status)
+        if new != self.status_dict:
+            self.status_dict = new
+            self.engine.store.update_status(self.uid, new)
+
+    # -- exit watching -------------------------------------------------------------------
+
+    def _arm_watchers(self, obs: PodObservation, where: dict[str, tuple[str, Any]]) -> None:
+        self._close_watchers()
+        loop = asyncio.get_running_loop()
+        pids: list[tuple[int, str]] = []
+        sb = obs.sandbox
+        if sb is not None and sb.ready:
+            pfd = self.engine.runtime.sandbox_pidfd(sb.id)
+            if pfd is not None:
+                self.watchers[pfd] = "sandbox"
+                loop.add_reader(pfd, self._fired, pfd)
+        for cid, (_sbid, st) in where.items():
+            if st.state == "running" and st.pid:
+                pids.append((st.pid, cid))
+        for pid, cid in pids:
+            try:
+                fd = os.pidfd_open(pid)
+            except OSError:
+                self.wake()
+                continue
+            self.watchers[fd] = cid
+            loop.add_reader(fd, self._fired, fd)
+
+    def _fired(self, fd: int) -> None:
+        loop = asyncio.get_running_loop()
+        loop.remove_reader(fd)
+        self.watchers.pop(fd, None)
+        os.close(fd)
+        # pause reaps and writes the exit record a moment after the pidfd fires
+        loop.call_later(0.02, self.wake)
+
+    def _close_watchers(self) -> None:
+        with contextlib.suppress(RuntimeError):
+            loop = asyncio.get_running_loop()
+            for fd in list(self.watchers):
+                loop.remove_reader(fd)
+        for fd in list(self.watchers):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.watchers.clear()
+
+    # -- termination ---------------------------------------------------------------------
+
+    async def terminate(self, grace_period_seconds: int | None) -> None:
+        """BEHAVIOR.md 6.1: preStop hooks, stop signals, grace, SIGKILL, sandbox, cleanup.
+        A second call can only shorten the grace."""
+        spec_tgps = self.pod.spec.termination_grace_period_seconds if self.pod.spec else None
+        requested = (grace_period_seconds if grace_period_seconds is not None
+                     else (spec_tgps if spec_tgps is not None else 30))
+        if self.terminating:
+            new_deadline = time.monotonic() + max(0, requested)
+            if self._termination_deadline is None or new_deadline < self._termination_deadline:
+                self._termination_deadline = new_deadline
+                self.grace_changed.set()
+            await self.terminated.wait()
+            return
+        self.terminating = True
+        self.grace = float(max(0, requested))
+        self._termination_deadline = time.monotonic() + self.grace
+        self.wake()
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.task
+        try:
+            await self._terminate()
+        finally:
+            self._close_watchers()
+            self.terminated.set()
+
+    async def _terminate(self) -> None:
+        if self.engine.prober is not None:
+            with contextlib.suppress(Exception):
+                self.engine.prober.pod_terminating(self.uid)
+        obs, where = await asyncio.to_thread(self._observe)
+        grace = self.grace or 0.0
+        t0 = time.monotonic()
+        running = [n for n, insts in obs.containers.items()
+                   if insts and insts[0].state is ContainerRuntimeState.RUNNING]
+        # preStop hooks all start at once (BEHAVIOR.md 6.3); each container then gets its
+        # stop signal, with the whole seconds the hook took subtracted and a 2 s floor.
+        async def stop_one(name: str) -> None:
+            inst = obs.latest(name)
+            assert inst is not None
+            c = self._container(name)
+            sandbox_id = where[inst.id][0]
+            g = grace
+            pre_stop = c.lifecycle.pre_stop if c is not None and c.lifecycle else None
+            if pre_stop is not None and g > 0:
+                started = time.monotonic()
+                await self._run_pre_stop(c, inst.id, sandbox_id, pre_stop, g)  # type: ignore[arg-type]
+                g = termination.after_prestop(int(g), time.monotonic() - started)
+            if self._is_sidecar(name):
+                await self._wait_regular_exited(obs, where, name, t0 + grace)
+            if grace > 0:
+                g = termination.apply_floor(g)
+            remaining_deadline = max(0.0, g)
+            self.event("Normal", "Killing", f"Stopping container {name}")
+            await self._stop_container(sandbox_id, inst.id, remaining_deadline)
+
+        await asyncio.gather(*(stop_one(n) for n in running), return_exceptions=True)
+        for sb in obs.sandboxes:
+            await self._stop_sandbox(sb.id)
+        obs, _ = await asyncio.to_thread(self._observe)
+        self._publish(obs, pod_is_terminal=not is_static_pod(self.pod))
+        if self.engine.prober is not None:
+            with contextlib.suppress(Exception):
+                self.engine.prober.remove_pod(self.uid)
+        await asyncio.to_thread(self.engine._remove_pod_leftovers, self.uid, self.log_root)
+
+    async def _wait_regular_exited(self, obs: PodObservation, where: dict[str, tuple[str, Any]],
+                                   sidecar: str, deadline: float) -> None:
+        """A sidecar's stop signal waits for every regular container and every later
+        sidecar to exit, at most until the grace runs out (BEHAVIOR.md 6.3)."""
+        spec = self.pod.spec
+        assert spec is not None
+        inits = list(spec.init_containers or ())
+        idx = next(i for i, c in enumerate(inits) if c.name == sidecar)
+        waits_for = [c.name for c in spec.containers or ()] + [
+            c.name for c in inits[idx + 1:] if is_sidecar(c)]
+        while time.monotonic() < self._deadline(deadline):
+            alive = False
+            for name in waits_for:
+                inst = obs.latest(name or "")
+                if inst is None or inst.state is not ContainerRuntimeState.RUNNING:
+                    continue
+                st = await asyncio.to_thread(self.engine.runtime.container_status,
+                                             where[inst.id][0], inst.id)
+                alive = alive or st.state == "running"
+            if not alive:
+                return
+            await asyncio.sleep(0.05)
+
+    async def _run_pre_stop(self, c: Container, cid: str, sandbox_id: str, handler: Any,
+                            grace: float) -> None:
+        try:
+            from podrun.agent.hooks import run_lifecycle_handler
+        except ImportError:
+            self.event("Warning", "FailedPreStopHook",
+                       "lifecycle hooks are not available in this podrun build")
+            return
+        sandbox = await asyncio.to_thread(self.engine.runtime.sandbox_status, sandbox_id)
+        target = self._probe_target(c, cid, sandbox, time.time())
+        try:
+            result = await asyncio.wait_for(run_lifecycle_handler(
+                handler, kind="preStop", target=target,
+                exec_sync=lambda s, i, argv, t: self.engine.runtime.exec_sync(s, i, argv,
+                                                                              timeout=t),
+                timeout=grace), timeout=grace)
+            if not result.ok:
+                self.event("Warning", "FailedPreStopHook", str(result.message))
+        except TimeoutError:
+            self.event("Warning", "FailedPreStopHook",
+                       f"PreStopHook for container {c.name} did not finish within {grace:g}s")
+
+    # -- logs and exec -------------------------------------------------------------------
+
+    def _pick_instance(self, obs: PodObservation, container: str,
+                       previous: bool) -> ContainerInstance:
+        if self._container(container) is None:
+            raise PodrunError(f"container {container} is not valid for pod {self.name}")
+        insts = obs.instances(container)
+        if previous:
+            if len(insts) < 2:
+                raise PodrunError(f'previous terminated container "{container}" in pod '
+                                  f'"{self.name}" not found')
+            return insts[1]
+        if not insts:
+            reason = self.reason_cache.get(container)
+            why = reason.reason if reason else (
+                "PodInitializing" if self.pod.spec and self.pod.spec.init_containers
+                else "ContainerCreating")
+            raise PodrunError(f'container "{container}" in pod "{self.name}" is waiting to '
+                              f"start: {why}")
+        return insts[0]
+
+    async def logs(self, container: str, *, follow_: bool, previous: bool,
+                   tail_lines: int | None, timestamps: bool, since_seconds: int | None,
+                   limit_bytes: int | None) -> AsyncIterator[bytes]:
+        obs, where = await asyncio.to_thread(self._observe)
+        inst = self._pick_instance(obs, container, previous)
+        path = self.log_root / container / f"{inst.restart_index}.log"
+        since_ns = (time.time_ns() - since_seconds * 1_000_000_000
+                    if since_seconds is not None else None)
+        if not follow_ or inst.state is not ContainerRuntimeState.RUNNING:
+            data = await asyncio.to_thread(_read_all, path)
+            yield format_lines(data, timestamps=timestamps, tail_lines=tail_lines,
+                               since_ns=since_ns, limit_bytes=limit_bytes)
+            return
+        sandbox_id = where[inst.id][0]
+        rt = self.engine.runtime
+        state = {"done": False, "checked": 0.0}
+
+        def done() -> bool:
+            now = time.monotonic()
+            if now - state["checked"] > 0.5:
+                state["checked"] = now
+                try:
+                    state["done"] = rt.container_status(sandbox_id, inst.id).state != "running"
+                except PodrunError:
+                    state["done"] = True
+            return bool(state["done"])
+
+        sent = 0
+        async for chunk in follow(path, timestamps=timestamps, tail_lines=tail_lines,
+                                  since_ns=since_ns, done=done):
+            if limit_bytes is not None:
+                chunk = chunk[: max(0, limit_bytes - sent)]
+            sent += len(chunk)
+            if chunk:
+                yield chunk
+            if limit_bytes is not None and sent >= limit_bytes:
+                return
+
+    async def exec(self, container: str, command: list[str], *, stdin: bool,
+                   tty: bool) -> ExecSession:
+        obs, where = await asyncio.to_thread(self._observe)
+        if self._container(container) is None:
+            raise PodrunError(f"container {container} is not valid for pod {self.name}")
+        inst = obs.latest(container)
+        if inst is None or inst.state is not ContainerRuntimeState.RUNNING:
+            raise PodrunError(f"unable to upgrade connection: container not found "
+                              f'("{container}")')
+        sandbox_id = where[inst.id][0]
+        st = where[inst.id][1]
+        config = await asyncio.to_thread(self.engine.runtime.container_config, sandbox_id,
+                                         inst.id)
+        return await ExecSession.start(st.pid, config, command, stdin=stdin, tty=tty)
+
+
+# ---- exec sessions ----------------------------------------------------------------------
+
+
+class ExecSession:
+    """A command started in a container through the exec helper (execin.py), with its
+    stdio on pipes (or a pty with tty)."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, master: int | None) -> None:
+        self.proc = proc
+        self.master = master
+        self._queue: asyncio.Queue[tuple[int, bytes] | None] = asyncio.Queue()
+        self._open = 0
+        self._readers: list[asyncio.Task[None]] = []
+
+    @classmethod
+    async def start(cls, pid: int, config: dict[str, Any], command: list[str], *,
+                    stdin: bool, tty: bool) -> ExecSession:
+        ours, theirs = socket.socketpair()
+        master = slave = None
+        if tty:
+            master, slave = pty.openpty()
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-I", "-S", execin.HELPER, f"--sync-fd={theirs.fileno()}",
+                pass_fds=(theirs.fileno(),),
+                stdin=slave if tty else (subprocess.PIPE if stdin else subprocess.DEVNULL),
+                stdout=slave if tty else subprocess.PIPE,
+                stderr=slave if tty else subprocess.PIPE)
+        finally:
+            theirs.close()
+            if slave is not None:
+                os.close(slave)
+        req = {"pid": pid, "config": config, "args": list(command), "env": [], "cwd": None,
+               "tty": tty}
+        ours.sendall(json.dumps(req).encode() + b"\n")
+        err = await asyncio.to_thread(execin._start_error, ours)
+        session = cls(proc, master)
+        if err is not None:
+            await session._queue.put((2, (err + "\n").encode()))
+        session._pump()
+        return session
+
+    def _pump(self) -> None:
+        if self.master is not None:
+            self._open = 1
+            self._readers.append(asyncio.create_task(self._read_fd(self.master, 1)))
+            return
+        for stream, n in ((self.proc.stdout, 1), (self.proc.stderr, 2)):
+            if stream is not None:
+                self._open += 1
+                self._readers.append(asyncio.create_task(self._read_stream(stream, n)))
+
+    async def _read_stream(self, stream: asyncio.StreamReader, n: int) -> None:
+        try:
+            while chunk := await stream.read(65536):
+                await self._queue.put((n, chunk))
+        finally:
+            await self._closed_one()
+
+    async def _read_fd(self, fd: int, n: int) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                fut: asyncio.Future[None] = loop.create_future()
+                loop.add_reader(fd, _resolve, fut)
+                try:
+                    await fut
+                finally:
+                    loop.remove_reader(fd)
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:  # EIO: the slave side is closed
+                    break
+                if not chunk:
+                    break
+                await self._queue.put((n, chunk))
+        finally:
+            await self._closed_one()
+
+    async def _closed_one(self) -> None:
+        self._open -= 1
+        if self._open <= 0:
+            await self._queue.put(None)
+
+    async def write_stdin(self, data: bytes) -> None:
+        if self.master is not None:
+            await asyncio.to_thread(os.write, self.master, data)
+        elif self.proc.stdin is not None:
+            self.proc.stdin.write(data)
+            await self.proc.stdin.drain()
+
+    async def close_stdin(self) -> None:
+        if self.master is not None:
+            with contextlib.suppress(OSError):
+                await asyncio.to_thread(os.write, self.master, b"\x04")
+        elif self.proc.stdin is not None:
+            self.proc.stdin.close()
+
+    async def read(self) -> tuple[int, bytes] | None:
+        return await self._queue.get()
+
+    def resize(self, width: int, height: int) -> None:
+        if self.master is None:
+            return
+        import fcntl
+        import struct
+        import termios
+        fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+
+    async def wait(self) -> int:
+        code = await self.proc.wait()
+        for t in self._readers:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(t, 2)
+        if self.master is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.master)
+            self.master = None
+        return code if code >= 0 else 128 - code
+
+    async def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.kill()
+
+
+# ---- helpers --------------------------------------------------------------------------
+
+
+def _resolve(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+def _typed(pod: dict[str, Any]) -> Pod:
+    body = {k: v for k, v in pod.items() if k != "status"}
+    result = decode(Pod, body)
+    if result.value is None:
+        raise PodrunError(f"stored pod cannot be decoded: {result.errors[:3]}")
+    return result.value
+
+
+def _typed_status(status: dict[str, Any] | None) -> PodStatus | None:
+    if not status:
+        return None
+    return decode(PodStatus, status).value
+
+
+def _probe(value: Any) -> ProbeResult | None:
+    if value is None:
+        return None
+    s = str(getattr(value, "value", value))
+    return {"Success": ProbeResult.SUCCESS, "Failure": ProbeResult.FAILURE}.get(
+        s, ProbeResult.UNKNOWN)
+
+
+def _image_config(C: Any, image: ResolvedImage) -> Any:
+    return C.ImageConfig(entrypoint=tuple(image.entrypoint), cmd=tuple(image.cmd),
+                         env=tuple(image.env), working_dir=image.working_dir,
+                         user=image.user, stop_signal=image.stop_signal)
+
+
+def describe_not_enforced_from(items: tuple[str, ...]) -> list[str]:
+    return list(items)
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in name)[:60]
+
+
+def _signal(name: str) -> int:
+    name = name.strip().upper()
+    if name.isdigit():
+        return int(name)
+    if not name.startswith("SIG"):
+        name = "SIG" + name
+    return int(getattr(signal, name, signal.SIGTERM))
+
+
+def _seconds(value: Any) -> float | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    s = str(value).strip()
+    for suffix, mult in (("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)):
+        if s.endswith(suffix) and s[: -len(suffix)].replace(".", "", 1).isdigit():
+            return float(s[: -len(suffix)]) * mult
+    return float(s)
+
+
+def _parse_time(value: Any) -> float | None:
+    if not value:
+        return None
+    from podrun.core.observed import parse_rfc3339
+    try:
+        return float(parse_rfc3339(str(value)))
+    except (ValueError, TypeError):
+        return None
+
+
+def _host_ip() -> str:
+    """The node's address for status.hostIP: the first global IPv4 of a non-virtual link."""
+    try:
+        import psutil
+        for name, addrs in sorted(psutil.net_if_addrs().items()):
+            if name == "lo" or name.startswith(("veth", "podrun", "cni", "docker", "br-")):
+                continue
+            for a in addrs:
+                if a.family == socket.AF_INET and not a.address.startswith("127."):
+                    return str(a.address)
+    except Exception:  # noqa: BLE001
+        pass
+    return "127.0.0.1"
+
+
+def _loopback_up(pause_pid: int) -> None:
+    """Bring `lo` up in the pod's new network namespace (the CNI loopback plugin's job
+    when a CNI network is configured)."""
+    subprocess.run(["nsenter", f"--net=/proc/{pause_pid}/ns/net", "ip", "link", "set", "lo",
+                    "up"], check=False, capture_output=True, timeout=10)
+
+
+def _cleanup_pod_dir(pod_dir: Path) -> None:
+    try:
+        from podrun.agent import containers as C
+        C.cleanup_pod(pod_dir)
+    except ImportError:
+        pass
+    if pod_dir.exists():
+        for line in reversed(Path("/proc/self/mountinfo").read_text().splitlines()):
+            mnt = line.split()[4]
+            if mnt.startswith(str(pod_dir) + "/"):
+                subprocess.run(["umount", "-l", mnt], check=False, capture_output=True)
+        shutil.rmtree(pod_dir, ignore_errors=True)
+
+
+def _read_all(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return b""
