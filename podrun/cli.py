@@ -1252,9 +1252,25 @@ def images(ctx: click.Context, output: str | None) -> None:
     if output:
         _print_data(data, output)
         return
-    rows = [[i.get("repository", "<none>"), i.get("tag", "<none>"),
-             (i.get("id") or "")[7:19], i.get("size", "")] for i in data.get("items") or []]
+    rows = []
+    for i in data.get("items") or []:
+        tags = i.get("repoTags") or []
+        names = [t.rsplit(":", 1) for t in tags] or [
+            [d.split("@", 1)[0], "<none>"] for d in (i.get("repoDigests") or [])[:1]]
+        for repo, tag in names:
+            rows.append([repo, tag, (i.get("id") or "").removeprefix("sha256:")[:12],
+                         _human_size(int(i.get("size") or 0))])
     click.echo(format_table(["IMAGE", "TAG", "IMAGE ID", "SIZE"], rows))
+
+
+def _human_size(n: int) -> str:
+    """crictl's sizes: 4.27MB, 512B (decimal units)."""
+    size = float(n)
+    for unit in ("B", "kB", "MB", "GB"):
+        if size < 1000:
+            return f"{size:.0f}{unit}" if unit == "B" else f"{size:.3g}{unit}"
+        size /= 1000
+    return f"{size:.3g}TB"
 
 
 @cli.command()
@@ -1263,14 +1279,32 @@ def images(ctx: click.Context, output: str | None) -> None:
 def pull(ctx: click.Context, ref: str) -> None:
     """Pull an image from its registry."""
     client = _client(ctx)
+    client.timeout = None  # a pull takes as long as the registry needs
     data = run_api(lambda: client.request("POST", "/podrun/v1/images/pull",
-                                          body={"ref": ref}).json())
-    click.echo(data.get("id") or data.get("ref") or ref)
+                                          body={"image": ref}).json())
+    click.echo(f"Image is up to date for {data.get('id') or ref}")
 
 
 @cli.group()
 def image() -> None:
     """Image commands (import)."""
+
+
+@image.command("rm")
+@click.argument("refs", nargs=-1, required=True)
+@click.option("-f", "--force", is_flag=True, help="Remove even if a container uses it.")
+@click.pass_context
+def image_rm(ctx: click.Context, refs: tuple[str, ...], force: bool) -> None:
+    """Remove images."""
+    from urllib.parse import quote
+    client = _client(ctx)
+    for ref in refs:
+        resp = run_api(functools.partial(
+            client.request, "DELETE", "/podrun/v1/images/" + quote(ref, safe=""),
+            query={"force": "true" if force else None}))
+        data = resp.json()
+        for r in data.get("deleted") or [ref]:
+            click.echo(f"Deleted: {r}")
 
 
 @image.command("import")
@@ -1280,10 +1314,14 @@ def image() -> None:
 def image_import(ctx: click.Context, file: str, name: str | None) -> None:
     """Import an oci-archive or docker-archive tarball."""
     client = _client(ctx)
-    # The path is sent, not the bytes: the daemon runs on this host and reads it as root.
-    data = run_api(lambda: client.request("POST", "/podrun/v1/images/import", body={
-        "path": str(Path(file).resolve()), "name": name}).json())
-    click.echo(data.get("ref") or data.get("id") or "imported")
+    client.timeout = None
+    with open(file, "rb") as f:
+        data = run_api(lambda: client.request(
+            "POST", "/podrun/v1/images/import", query={"name": name}, body=f,
+            content_type="application/x-tar").json())
+    for img in data.get("items") or []:
+        for ref in (img.get("repoTags") or img.get("repoDigests") or [img.get("id")]):
+            click.echo(f"Loaded image: {ref}")
 
 
 # ---------------------------------------------------------------- completion

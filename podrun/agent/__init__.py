@@ -36,6 +36,9 @@ class DaemonContext:
     cni_conf_dir: Path | None = None
     cni_bin_dir: Path | None = None
     cgroup_root: str | None = None
+    # podrun.image.service.ImageService, or None when it cannot be set up (the image
+    # routes then answer 503). Its methods block: call them from a thread.
+    images: Any = None
     # Every config-file setting (KubeletConfiguration names) as read, for the engine.
     config: dict[str, Any] = field(default_factory=dict)
 

@@ -4,7 +4,6 @@ PodManager and the API server; SIGTERM leaves pods running for the next daemon."
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime as _dt
 import errno
@@ -52,6 +51,7 @@ KNOWN_KEYS = set(DEFAULTS) | {
     "podPidsLimit", "allowedUnsafeSysctls", "clusterDNS", "clusterDomain", "resolvConf",
     "registries", "cni", "cgroupDriver", "maxPods", "serializeImagePulls",
     "registryPullQPS", "registryBurst", "shutdownGracePeriod", "hostnameOverride",
+    "podEngine",
 }
 
 
@@ -87,6 +87,9 @@ class Settings:
     static_pod_inotify: bool = True
     allowed_gids: frozenset[int] = frozenset()
     log_level: str = "info"
+    # "auto": the lifecycle engine if this build has one; "none": store pods, run nothing
+    # (an API-only daemon, for tests of the API and CLI layers).
+    pod_engine: str = "auto"
     config: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
@@ -139,6 +142,9 @@ def resolve_settings(flags: dict[str, Any], config_path: str | None,
             gids.add(int(g) if isinstance(g, int) or str(g).isdigit() else grp.getgrnam(str(g)).gr_gid)
         except KeyError:
             raise ConfigError(f'allowedGroups: no group named "{g}"') from None
+    pod_engine = str(merged.get("podEngine", "auto"))
+    if pod_engine not in ("auto", "none"):
+        raise ConfigError(f'podEngine: must be "auto" or "none", got "{pod_engine}"')
     inotify = merged.get("staticPodInotify", True)
     if not isinstance(inotify, bool):
         raise ConfigError("staticPodInotify: must be true or false")
@@ -151,7 +157,8 @@ def resolve_settings(flags: dict[str, Any], config_path: str | None,
         file_check_frequency=parse_duration(merged.get("fileCheckFrequency", "20s"),
                                             "fileCheckFrequency"),
         static_pod_inotify=inotify, allowed_gids=frozenset(gids),
-        log_level=str(merged.get("logLevel", "info")).lower(), config=merged,
+        log_level=str(merged.get("logLevel", "info")).lower(), pod_engine=pod_engine,
+        config=merged,
         warnings=warnings)
 
 
@@ -249,8 +256,20 @@ def socket_in_use(path: Path) -> bool:
 
 # ---------------------------------------------------------------- the daemon
 
+def make_image_service(s: Settings) -> Any:
+    """The image service over <root>/images, or None (logged) if it cannot be set up."""
+    try:
+        from podrun.image.service import ImageService
+        return ImageService(str(s.root / "images"), registries=s.config.get("registries"))
+    except Exception as e:  # the daemon still serves pods; the image routes answer 503
+        log.error("image service unavailable", extra={"kv": {"err": str(e)}})
+        return None
+
+
 class Daemon:
     def __init__(self, settings: Settings) -> None:
+        import asyncio  # here, not at the top: `podrun get` should not pay for it
+
         self.s = settings
         self.lock = RootLock(settings.root)
         self.stopping = asyncio.Event()
@@ -259,6 +278,7 @@ class Daemon:
         self.config: Any = None
         self.manager: Any = None
         self.store: Any = None
+        self.images: Any = None
 
     def prepare_host(self) -> None:
         s = self.s
@@ -272,7 +292,7 @@ class Daemon:
             raise ConfigError(f"the socket {s.socket} is in use by another podrun daemon")
 
     async def start(self) -> None:
-        from podrun.agent import DaemonContext, create_pod_manager
+        from podrun.agent import DaemonContext, PlaceholderPodManager, create_pod_manager
         from podrun.agent.sources import PodConfig
         from podrun.agent.staticdir import StaticDirSource
         from podrun.agent.store import Store
@@ -285,7 +305,9 @@ class Daemon:
                             run_dir=s.run_dir, log_dir=s.log_dir, manifest_dir=s.manifest_dir,
                             cni_conf_dir=s.cni_conf_dir, cni_bin_dir=s.cni_bin_dir,
                             cgroup_root=s.cgroup_root, config=s.config)
-        self.manager = create_pod_manager(ctx)
+        ctx.images = self.images = make_image_service(s)
+        self.manager = (PlaceholderPodManager(ctx) if s.pod_engine == "none"
+                        else create_pod_manager(ctx))
         if type(self.manager).__name__ == "PlaceholderPodManager":
             log.warning("no pod runtime engine in this build: pods are stored and stay Pending")
         self.config = PodConfig(self.store, self.manager, s.node_name)
@@ -294,7 +316,8 @@ class Daemon:
                                       check_frequency=s.file_check_frequency,
                                       use_inotify=s.static_pod_inotify)
         await self.static.start()
-        app = create_app(ctx, self.config, self.manager, allowed_gids=s.allowed_gids)
+        app = create_app(ctx, self.config, self.manager, allowed_gids=s.allowed_gids,
+                         images=self.images)
         group = min(s.allowed_gids) if s.allowed_gids else None
         self.runner = await serve_unix(app, s.socket, mode=0o660 if group is not None else 0o600,
                                        group=group)
@@ -320,6 +343,8 @@ class Daemon:
         self.lock.release()
 
     async def run(self) -> None:
+        import asyncio
+
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
@@ -367,6 +392,8 @@ def daemon_command(ctx: click.Context, config_path: str | None, root: str | None
     if os.geteuid() != 0:
         log.warning("not running as root: pods cannot be run, the API socket is still "
                     "root-only")
+    import asyncio
+
     d = Daemon(settings)
     try:
         d.prepare_host()

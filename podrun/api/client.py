@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import socket
 import urllib.parse
 from collections.abc import Iterator
@@ -80,7 +81,7 @@ class Client:
             f"cannot connect to the podrun daemon at {self.socket_path}: is it running? "
             "(podrun daemon)")
 
-    def _open(self, method: str, path: str, query: dict[str, Any] | None, body: bytes | None,
+    def _open(self, method: str, path: str, query: dict[str, Any] | None, body: Any,
               content_type: str, timeout: float | None) -> tuple[_UnixConnection, http.client.HTTPResponse]:
         if query:
             q = {k: v for k, v in query.items() if v is not None and v != ""}
@@ -90,6 +91,8 @@ class Client:
         headers = {"Accept": "application/json", "User-Agent": "podrun-cli"}
         if body is not None:
             headers["Content-Type"] = content_type
+            if hasattr(body, "fileno"):
+                headers["Content-Length"] = str(os.fstat(body.fileno()).st_size)
         try:
             conn.request(method, path, body=body, headers=headers)
             resp = conn.getresponse()
@@ -108,9 +111,11 @@ class Client:
     def request(self, method: str, path: str, *, query: dict[str, Any] | None = None,
                 body: Any = None, content_type: str = "application/json",
                 raise_status: bool = True) -> Response:
-        data = None
+        data: Any = None
         if body is not None:
-            data = body if isinstance(body, bytes) else json.dumps(body).encode()
+            # bytes, a file (streamed, e.g. an image archive) or a JSON-able object
+            data = body if isinstance(body, bytes) or hasattr(body, "read") else \
+                json.dumps(body).encode()
         conn, resp = self._open(method, path, query, data, content_type, self.timeout)
         try:
             raw = resp.read()

@@ -550,10 +550,12 @@ class Api:
         return web.json_response({"kind": "APIResourceList", "groupVersion": "v1",
                                   "resources": res})
 
+    # ---------------------------------------------------------- images
+
     async def images_unavailable(self, request: web.Request) -> web.Response:
-        if self.images is None:
-            raise EngineUnavailable(IMAGES_UNAVAILABLE)
-        raise ApiError(schema.status(501, "image service routes are not wired yet"))
+        """The image routes while no image service is wired (podrun.image.api serves them
+        when it is)."""
+        raise EngineUnavailable(IMAGES_UNAVAILABLE)
 
     # ---------------------------------------------------------- routes
 
@@ -575,11 +577,21 @@ class Api:
         pod = "/api/v1/namespaces/{ns}/pods/{name}"
         r += [web.get(pod + "/log", self.pod_log), web.get(pod + "/exec", self.pod_exec),
               web.post(pod + "/exec", self.pod_exec), web.get(pod + "/status", self.pod_status)]
-        r += [web.get("/podrun/v1/images", self.images_unavailable),
-              web.post("/podrun/v1/images/pull", self.images_unavailable),
-              web.post("/podrun/v1/images/import", self.images_unavailable),
-              web.delete("/podrun/v1/images/{ref:.*}", self.images_unavailable)]
+        r += self._image_routes()
         return r
+
+    def _image_routes(self) -> list[web.RouteDef]:
+        if self.images is not None:
+            try:
+                from podrun.image.api import image_routes
+            except ImportError:
+                log.error("podrun.image.api is missing: the image routes answer 503")
+            else:
+                return list(image_routes(self.images))
+        return [web.get("/podrun/v1/images", self.images_unavailable),
+                web.post("/podrun/v1/images/pull", self.images_unavailable),
+                web.post("/podrun/v1/images/import", self.images_unavailable),
+                web.delete("/podrun/v1/images/{ref:.+}", self.images_unavailable)]
 
 
 def _bind(fn: Callable[..., Awaitable[web.StreamResponse]], *args: Any) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:

@@ -142,7 +142,9 @@ def daemon_factory(e2e_dir: Path) -> Iterator[Any]:
 
     def make(config: dict[str, Any] | None = None, start: bool = True,
              env: dict[str, str] | None = None) -> Daemon:
-        d = Daemon(e2e_dir, config=dict(config or {}), env=dict(env or {}))
+        # These tests are about the API, CLI and sources: no pod engine runs anything.
+        cfg = {"podEngine": "none", **(config or {})}
+        d = Daemon(e2e_dir, config=cfg, env=dict(env or {}))
         started.append(d)
         return d.start() if start else d
 
@@ -156,5 +158,5 @@ def daemon_factory(e2e_dir: Path) -> Iterator[Any]:
 @pytest.fixture
 def daemon(daemon_factory: Any) -> Daemon:
     """A running daemon (rescan every 1 s so poll-only tests stay short)."""
-    d: Daemon = daemon_factory({"fileCheckFrequency": "1s"})
+    d: Daemon = daemon_factory({"fileCheckFrequency": "1s", "podEngine": "none"})
     return d

@@ -84,7 +84,8 @@ def test_env_socket_is_below_file_and_flag(tmp: Path, monkeypatch: pytest.Monkey
 
 def test_bad_config_values(tmp: Path) -> None:
     cfg = tmp / "c.yaml"
-    for text in ("- a list\n", "staticPodInotify: maybe\n", "fileCheckFrequency: soon\n",
+    for text in ("- a list\n", "podEngine: maybe\n", "staticPodInotify: maybe\n",
+                 "fileCheckFrequency: soon\n",
                  "allowedGroups: [no-such-group-here]\n", "root: [unclosed\n"):
         cfg.write_text(text)
         with pytest.raises(ConfigError):
