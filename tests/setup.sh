@@ -17,7 +17,7 @@ pkgs=(
 	python3 python3-venv python3-dev gcc make libc6-dev libcap-dev
 	iproute2 iptables nftables util-linux procps kmod
 	musl-tools busybox-static libseccomp2 skopeo umoci docker-registry apache2-utils
-	ca-certificates git containernetworking-plugins
+	ca-certificates git containernetworking-plugins openssl
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from podrun.agent import DaemonContext
-from podrun.agent.images import ImagePullFailure, ImageService, ResolvedImage
+from podrun.agent.images import ImageManager, ImagePullFailure, ResolvedImage
 from podrun.core import plan as planmod
 from podrun.core import termination
 from podrun.core.backoff import Backoff, BackoffConfig
@@ -96,7 +96,7 @@ class Engine:
             cgroups.setup()
         self.cgroup_layout = host.layout
         self.runtime = Runtime(ctx.run_dir, ctx.root, cgroups=cgroups)
-        self.images = ImageService(ctx.root / "images",
+        self.images = ImageManager(ctx.root / "images",
                                    registries=ctx.config.get("registries"))
         max_period = ctx.config.get("crashLoopBackOff", {}).get("maxContainerRestartPeriod")
         self.backoff = Backoff(BackoffConfig.crash_loop(_seconds(max_period)))

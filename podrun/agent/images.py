@@ -1,4 +1,4 @@
-"""The image side of starting a container: imagePullPolicy, pulls with backoff and the
+"""The kubelet's image manager: the image side of starting a container: imagePullPolicy, pulls with backoff and the
 kubelet's reasons and events (BEHAVIOR.md 2.2 and 2.5; pkg/kubelet/images).
 
     ensure(...) -> ResolvedImage | raises ImagePullFailure(reason, message)
@@ -50,7 +50,7 @@ class ResolvedImage:
     stop_signal: str
 
 
-class ImageService:
+class ImageManager:
     def __init__(self, root: Path, *, registries: Mapping[str, Any] | None = None,
                  in_use: Callable[[], set[str]] | None = None) -> None:
         self.store = ImageStore(str(root), in_use=in_use)
