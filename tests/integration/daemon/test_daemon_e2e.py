@@ -299,3 +299,21 @@ def test_get_pods_watch_prints_rows_as_pods_change(daemon: Any, e2e_dir: Path) -
             proc.stdout.close()
         if proc.stderr:
             proc.stderr.close()
+
+
+def test_image_import_list_remove(daemon: Any, e2e_dir: Path) -> None:
+    from tests.unit.image.layers import build_image, docker_archive_tar, f, tar_bytes
+    img = build_image([tar_bytes([f("hello.txt", b"hi")])], docker=True)
+    archive = e2e_dir / "img.tar"
+    archive.write_bytes(docker_archive_tar(img, ["example.com/podrun/e2e:1"]))
+    r = daemon.cli("image", "import", str(archive))
+    assert r.returncode == 0, r.stderr
+    assert "Loaded image: example.com/podrun/e2e:1" in r.stdout
+    r = daemon.cli("images")
+    header, *rows = r.stdout.splitlines()
+    assert header.split() == ["IMAGE", "TAG", "IMAGE", "ID", "SIZE"]
+    assert any(row.split()[:2] == ["example.com/podrun/e2e", "1"] for row in rows)
+    r = daemon.cli("image", "rm", "example.com/podrun/e2e:1")
+    assert r.returncode == 0 and r.stdout.startswith("Deleted: ")
+    r = daemon.cli("image", "rm", "example.com/podrun/e2e:1")
+    assert r.returncode == 1 and "NotFound" in r.stderr
