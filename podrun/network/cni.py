@@ -383,7 +383,7 @@ class CNIRuntime:
         if rc != 0:
             if isinstance(doc, dict) and "code" in doc:
                 try:
-                    code = int(doc.get("code"))
+                    code = int(doc["code"])
                 except (TypeError, ValueError):
                     code = ERR_RUNTIME
                 raise CNIError(code, str(doc.get("msg", "")), str(doc.get("details", "")),

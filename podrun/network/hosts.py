@@ -216,10 +216,11 @@ def _dedupe(items: Iterable[str]) -> list[str]:
 
 def _merge_pod_options(existing: Sequence[str], pod_options: Iterable[Any]) -> list[str]:
     by_name: dict[str, str] = {}
-    for op in existing:
-        name, _, value = op.partition(":")
-        by_name[name] = value
+    for existing_op in existing:
+        name, _, text = existing_op.partition(":")
+        by_name[name] = text
     for op in pod_options:
+        value: Any
         if isinstance(op, dict):
             name, value = op.get("name") or "", op.get("value")
         elif isinstance(op, tuple | list):
