@@ -172,12 +172,12 @@ class Store:
             raise PodrunError(f"unsafe object name {ns}/{name}")
         return self.dir / resource / ns / f"{name}.json"
 
-    def _persist(self, resource: str, obj: dict[str, Any]) -> None:
+    def _persist(self, resource: str, obj: dict[str, Any], sync: bool = True) -> None:
         meta = obj["metadata"]
         path = self._path(resource, meta["namespace"], meta["name"])
         if path is None:
             return
-        atomic_write(path, json.dumps(obj, separators=(",", ":")).encode())
+        atomic_write(path, json.dumps(obj, separators=(",", ":")).encode(), sync=sync)
 
     def _unpersist(self, resource: str, ns: str, name: str) -> None:
         path = self._path(resource, ns, name)
@@ -306,8 +306,10 @@ class Store:
         return copy.deepcopy(new), True
 
     def update(self, resource: str, ns: str, name: str,
-               mutate: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-        """Apply `mutate` to a copy of the object; store it if anything changed."""
+               mutate: Callable[[dict[str, Any]], None], *, sync: bool = True) -> dict[str, Any]:
+        """Apply `mutate` to a copy of the object; store it if anything changed. sync=False
+        skips the fsyncs (still an atomic rename): for status, which the engine can
+        recompute from the runtime after a crash."""
         cur = self._objs[resource].get((ns, name))
         if cur is None:
             raise NotFound(schema.not_found(resource, name)["message"])
@@ -317,7 +319,7 @@ class Store:
             return copy.deepcopy(cur)
         new["metadata"]["resourceVersion"] = self._next_rv()
         self._objs[resource][(ns, name)] = new
-        self._persist(resource, new)
+        self._persist(resource, new, sync=sync)
         self._emit(resource, "MODIFIED", new, cur)
         return copy.deepcopy(new)
 
@@ -327,7 +329,7 @@ class Store:
             if obj["metadata"].get("uid") == uid:
                 def put(o: dict[str, Any]) -> None:
                     o["status"] = copy.deepcopy(status)
-                return self.update("pods", ns, name, put)
+                return self.update("pods", ns, name, put, sync=False)
         return None
 
     def remove(self, resource: str, ns: str, name: str,
