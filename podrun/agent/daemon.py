@@ -51,7 +51,8 @@ KNOWN_KEYS = set(DEFAULTS) | {
     "podPidsLimit", "allowedUnsafeSysctls", "clusterDNS", "clusterDomain", "resolvConf",
     "registries", "cni", "cgroupDriver", "maxPods", "serializeImagePulls",
     "registryPullQPS", "registryBurst", "shutdownGracePeriod", "hostnameOverride",
-    "podEngine",
+    "podEngine", "crashLoopBackOff", "containerLogMaxWorkers", "imageMaximumGCAge",
+    "runtimeRequestTimeout", "imagePullProgressDeadline",
 }
 
 
