@@ -326,11 +326,23 @@ def apply(ctx: click.Context, filenames: tuple[str, ...], namespace: str | None,
                                       query={"fieldValidation": fv})
                 verb = "created"
             else:
-                resp = client.request("PUT", pod_path(ns, name, resource), body=raw,
-                                      query={"fieldValidation": fv})
-                new = resp.json()
-                verb = ("unchanged" if new["metadata"].get("resourceVersion")
-                        == cur["metadata"].get("resourceVersion") else "configured")
+                try:
+                    resp = client.request("PUT", pod_path(ns, name, resource), body=raw,
+                                          query={"fieldValidation": fv})
+                    new = resp.json()
+                    verb = ("unchanged" if new["metadata"].get("resourceVersion")
+                            == cur["metadata"].get("resourceVersion") else "configured")
+                except ApiStatusError as e:
+                    if not (resource == "pods" and e.code == 422
+                            and "pod updates may not change fields" in str(e)):
+                        raise
+                    # A change a pod cannot take in place: replace the pod (delete, wait
+                    # until it is gone, create), as the kubelet does for a static pod.
+                    action = "replacing"
+                    _recreate_wait(client, ns, name, cur)
+                    resp = client.request("POST", pod_path(ns, None, resource), body=raw,
+                                          query={"fieldValidation": fv})
+                    verb = "replaced"
             _warn(resp.warnings)
             obj = resp.json()
             click.echo(f"{singular}/{obj['metadata']['name']} {verb}")
@@ -349,6 +361,25 @@ def apply(ctx: click.Context, filenames: tuple[str, ...], namespace: str | None,
         deadline = time.monotonic() + limit
         for ns, name in applied_pods:
             run_api(functools.partial(_wait_pod, client, ns, name, deadline, timeout))
+
+
+def _recreate_wait(client: Any, ns: str, name: str, cur: dict[str, Any]) -> None:
+    """Delete a pod with its own grace period and wait until it is gone."""
+    from podrun.api.client import ApiStatusError, pod_path
+    client.request("DELETE", pod_path(ns, name))
+    grace = int((cur.get("spec") or {}).get("terminationGracePeriodSeconds") or 30)
+    deadline = time.monotonic() + grace + 60
+    while time.monotonic() < deadline:
+        try:
+            got = client.get(pod_path(ns, name))
+        except ApiStatusError as e:
+            if e.code == 404:
+                return
+            raise
+        if got["metadata"].get("uid") != cur["metadata"].get("uid"):
+            return
+        time.sleep(0.1)
+    fail(f"error: timed out waiting for pod/{name} to terminate before re-creating it")
 
 
 def _pod_done(pod: dict[str, Any]) -> str | None:

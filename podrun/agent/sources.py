@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,6 +57,46 @@ def decode_documents(text: str, source: str, field_validation: str = "Strict") -
     from podrun.spec.parse import load_text
 
     return documents(load_text(text, source, field_validation=field_validation))  # type: ignore[arg-type]
+
+
+POD_UPDATE_FORBIDDEN = (
+    "Forbidden: pod updates may not change fields other than `spec.containers[*].image`,"
+    "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only "
+    "additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be "
+    "set to 1 if it was previously negative)")
+
+
+def pod_update_errors(old: dict[str, Any], new: dict[str, Any]) -> list[FieldError]:
+    """The API server's ValidatePodUpdate for spec: only images (and with them their
+    defaulted imagePullPolicy), activeDeadlineSeconds, added tolerations (and a negative
+    grace period to 1) may change in place; anything else needs a new pod. The engine
+    relies on it, as the kubelet does."""
+    def masked(spec: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = json.loads(json.dumps(spec))
+        for key in ("containers", "initContainers"):
+            for c in out.get(key) or []:
+                # imagePullPolicy follows the image: its default depends on the tag, and a
+                # replace (PUT of a whole manifest) re-defaults it.
+                c["image"] = c["imagePullPolicy"] = ""
+        out.pop("activeDeadlineSeconds", None)
+        tol_old = other.get("tolerations") or []
+        tol = out.get("tolerations") or []
+        # Additions only: keep the tolerations the other spec has, in order.
+        out["tolerations"] = [t for t in tol if t in tol_old]
+        tg, otg = out.get("terminationGracePeriodSeconds"), other.get(
+            "terminationGracePeriodSeconds")
+        if tg == 1 and otg is not None and otg < 0:
+            out["terminationGracePeriodSeconds"] = otg
+        return out
+
+    o, n = old.get("spec") or {}, new.get("spec") or {}
+    tol_old = o.get("tolerations") or []
+    if any(t not in (n.get("tolerations") or []) for t in tol_old):
+        return [FieldError("spec.tolerations", "Forbidden: existing toleration can not be "
+                           "modified except its tolerationSeconds")]
+    if masked(n, o) != masked(o, o):
+        return [FieldError("spec", POD_UPDATE_FORBIDDEN)]
+    return []
 
 
 def source_of(obj: dict[str, Any]) -> str:

@@ -26,6 +26,7 @@ from podrun.agent.sources import (
     SOURCE_FILE,
     PodConfig,
     decode_documents,
+    pod_update_errors,
     source_of,
 )
 from podrun.agent.staticdir import normalize_secret
@@ -354,6 +355,12 @@ class Api:
         if source_of(cur) == SOURCE_FILE:
             raise ApiError(self._static_forbidden(resource, cur, "updated"))
         if resource == "pods":
+            spec = obj.setdefault("spec", {})
+            if not spec.get("nodeName"):
+                spec["nodeName"] = (cur.get("spec") or {}).get("nodeName")
+            errs = pod_update_errors(cur, obj)
+            if errs:
+                raise ApiError(schema.invalid("Pod", name, errs))
             new, _ = await self.config.api_replace_pod(obj)
         else:
             new, _ = self.store.replace(resource, obj)

@@ -416,3 +416,25 @@ def test_yaml_alias_bombs_and_syntax_errors_are_bad_requests() -> None:
             assert r.status == 400, await r.text()
             assert (await r.json())["reason"] == "BadRequest"
     run(body)
+
+
+def test_put_may_change_images_but_not_the_rest_of_the_spec() -> None:
+    async def body(client: Any, store: Any, config: Any, mgr: Any) -> None:
+        await client.post(PODS, json=pod("web"))
+        ports = pod("web")
+        ports["spec"]["containers"][0]["ports"] = [{"containerPort": 80}]
+        r = await client.put(PODS + "/web", json=ports)
+        st = await r.json()
+        assert r.status == 422
+        assert st["details"]["causes"][0]["field"] == "spec"
+        assert "pod updates may not change fields other than" in st["message"]
+        more = pod("web")
+        more["spec"]["activeDeadlineSeconds"] = 30
+        more["spec"]["tolerations"] = [{"operator": "Exists"}]
+        more["metadata"]["labels"] = {"app": "web", "new": "label"}
+        assert (await client.put(PODS + "/web", json=more)).status == 200
+        fewer = pod("web")
+        r = await client.put(PODS + "/web", json=fewer)
+        assert r.status == 422
+        assert (await r.json())["details"]["causes"][0]["field"] == "spec.tolerations"
+    run(body)

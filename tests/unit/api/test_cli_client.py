@@ -337,3 +337,18 @@ def test_exec_streams_output_and_exits_with_the_commands_code(env: tuple[Server,
     assert srv.manager.last_exec[2] == ["sh", "-c", "exit 7"]
     srv.manager.exec_result = FakeExec([], 0)
     assert podrun(srv, "exec", "web", "--", "true").exit_code == 0
+
+
+def test_apply_replaces_a_pod_whose_change_cannot_be_made_in_place(env: tuple[Server, Path]) -> None:
+    srv, d = env
+    f = d / "pod.yaml"
+    f.write_text(MANIFEST)
+    assert podrun(srv, "apply", "-f", str(f)).exit_code == 0
+    uid = srv.call(lambda: srv.store.get("pods", "default", "web"))["metadata"]["uid"]
+    f.write_text(MANIFEST.replace("containerPort: 80", "containerPort: 81"))
+    r = podrun(srv, "apply", "-f", str(f))
+    assert (r.exit_code, r.output) == (0, "pod/web replaced\n")
+    new = srv.call(lambda: srv.store.get("pods", "default", "web"))
+    assert new["metadata"]["uid"] != uid
+    assert new["spec"]["containers"][0]["ports"][0]["containerPort"] == 81
+    assert srv.manager.terminated[-1][0] == uid
