@@ -47,7 +47,7 @@ from podrun.core.observed import (
     is_static_pod,
 )
 from podrun.core.plan import ContainerKind, ContainerStart, PodActions
-from podrun.core.resources import qos_class
+from podrun.core.resources import PodResources, qos_class
 from podrun.core.status import (
     compose_terminated_message,
     generate_pod_status,
@@ -533,8 +533,8 @@ class PodWorker:
         for old in obs.sandboxes[1:]:
             with contextlib.suppress(PodrunError, OSError):
                 await asyncio.to_thread(self.engine.runtime.remove_sandbox, old.id)
-        from podrun.core.resources import CgroupOptions, pod_cgroup_values
-        values = pod_cgroup_values(spec, CgroupOptions(
+        from podrun.core.resources import CgroupOptions, PodResources, pod_cgroup_values
+        values = pod_cgroup_values(PodResources.from_spec(spec), CgroupOptions(
             pod_pids_limit=int(self.engine.ctx.config.get("podPidsLimit", -1))))
         options = SandboxOptions(
             pod_uid=self.uid, hostname=self._hostname(),
@@ -825,7 +825,7 @@ class PodWorker:
             self.pod, obs, time.time(), old_status=self.old_status,
             reason_cache=self.reason_cache, pod_is_terminal=pod_is_terminal,
             start_time=self.start_time, host_ips=host_ips,
-            qos_class=str(qos_class(spec)) if spec else None)
+            qos_class=str(qos_class(PodResources.from_spec(spec))) if spec else None)
         self.old_status = status
         new = to_dict(status)
         if new != self.status_dict:
