@@ -82,11 +82,17 @@ async def _run(socket_path: str, path: str, command: list[str], container: str,
             send_size()
 
         async def pump_stdin() -> None:
-            reader = asyncio.StreamReader()
-            await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader),
-                                         os.fdopen(os.dup(0), "rb", 0))
-            while data := await reader.read(65536):
-                await ws.send_bytes(b"\x00" + data)
+            fd = sys.stdin.fileno()
+            try:
+                reader = asyncio.StreamReader()
+                await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader),
+                                             os.fdopen(os.dup(fd), "rb", 0))
+                while data := await reader.read(65536):
+                    await ws.send_bytes(b"\x00" + data)
+            except ValueError:
+                # A regular file (podrun exec -i x -- cmd < file): no pipe transport.
+                while data := await asyncio.to_thread(os.read, fd, 65536):
+                    await ws.send_bytes(b"\x00" + data)
             if v5:
                 await ws.send_bytes(b"\xff\x00")
 

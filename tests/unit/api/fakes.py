@@ -30,9 +30,10 @@ def pod(name: str = "web", **labels: str) -> dict[str, Any]:
 
 
 class FakeExec:
-    def __init__(self, out: list[tuple[int, bytes]], code: int) -> None:
+    def __init__(self, out: list[tuple[int, bytes]], code: int, echo: bool = False) -> None:
         self.out = list(out)
         self.code = code
+        self.echo = echo  # like `cat`: after `out`, stdin comes back on stdout at EOF
         self.stdin = b""
         self.stdin_closed = asyncio.Event()
         self.sizes: list[tuple[int, int]] = []
@@ -46,6 +47,10 @@ class FakeExec:
     async def read(self) -> tuple[int, bytes] | None:
         if self.out:
             return self.out.pop(0)
+        if self.echo:
+            self.echo = False
+            await asyncio.wait_for(self.stdin_closed.wait(), 10)
+            return (1, self.stdin)
         return None
 
     def resize(self, width: int, height: int) -> None:

@@ -352,3 +352,24 @@ def test_apply_replaces_a_pod_whose_change_cannot_be_made_in_place(env: tuple[Se
     assert new["metadata"]["uid"] != uid
     assert new["spec"]["containers"][0]["ports"][0]["containerPort"] == 81
     assert srv.manager.terminated[-1][0] == uid
+
+
+def test_exec_stdin_from_a_file_and_a_pipe(env: tuple[Server, Path]) -> None:
+    import subprocess
+
+    from tests.unit.api.fakes import FakeExec
+    srv, d = env
+    _seed(srv)
+    srv.manager.engine = True
+    podrun_bin = Path(__file__).resolve().parents[3] / ".venv/bin/podrun"
+    (d / "in.txt").write_bytes(b"from a file\n")
+    for how in ("file", "pipe"):
+        srv.manager.exec_result = FakeExec([], 0, echo=True)
+        argv = [str(podrun_bin), "--socket", str(srv.sock), "exec", "-i", "web", "--", "cat"]
+        if how == "file":
+            with open(d / "in.txt", "rb") as f:
+                r = subprocess.run(argv, stdin=f, capture_output=True, timeout=30)
+        else:
+            r = subprocess.run(argv, input=b"from a file\n", capture_output=True, timeout=30)
+        assert (r.returncode, r.stdout) == (0, b"from a file\n"), r.stderr
+        assert srv.manager.last_exec[3] is True  # stdin requested
