@@ -317,3 +317,13 @@ def test_image_import_list_remove(daemon: Any, e2e_dir: Path) -> None:
     assert r.returncode == 0 and r.stdout.startswith("Deleted: ")
     r = daemon.cli("image", "rm", "example.com/podrun/e2e:1")
     assert r.returncode == 1 and "NotFound" in r.stderr
+
+
+def test_sigkilled_daemon_leaves_a_stale_socket_the_next_one_replaces(daemon_factory: Any,
+                                                                      e2e_dir: Path) -> None:
+    d = daemon_factory()
+    assert d.cli("apply", "-f", str(manifest(e2e_dir))).returncode == 0
+    d.stop(signal.SIGKILL)
+    assert d.socket.exists()  # stale: nobody listens
+    d2 = daemon_factory()
+    assert get_pod(d2, "web") is not None
