@@ -1,0 +1,435 @@
+"""The probe manager: one asyncio task per (container, probe type), results in a small cache.
+
+The kubelet's prober_manager/worker/prober split (BEHAVIOR.md 4): the decisions live in
+podrun.core.probes; this module schedules workers on the daemon's loop, runs the handlers
+(httpGet/tcpSocket/grpc from the host or inside the pod netns, exec in a thread), records
+`Unhealthy`/`ProbeWarning` events and wakes the pod worker only when a published value
+changes. The pod worker reads `results()` and acts (kill on liveness/startup Failure).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from podrun.agent.probes import exec as exec_probe
+from podrun.agent.probes import grpc as grpc_probe
+from podrun.agent.probes import http as http_probe
+from podrun.agent.probes import tcp as tcp_probe
+from podrun.agent.probes.netns import NetnsSockets
+from podrun.clock import Clock
+from podrun.core import probes as core
+from podrun.core.probes import (
+    FAILURE,
+    SUCCESS,
+    Gate,
+    Outcome,
+    ProbeRun,
+    ProbeType,
+    Published,
+    WorkerState,
+)
+from podrun.spec.types import Container, Probe
+
+log = logging.getLogger(__name__)
+
+OnChange = Callable[[str, str], None]
+RecordEvent = Callable[[str, str, str, str], None]
+ExecSync = Callable[[str, str, list[str], float], Any]
+
+
+@dataclass(frozen=True)
+class ProbeTarget:
+    """Where a container's probes go: its ids, start time and how to reach its network."""
+
+    pod_uid: str
+    pod_name: str
+    namespace: str
+    container_name: str
+    container_id: str
+    started_at: float  # wall seconds when the container started (initialDelaySeconds)
+    pod_ip: str | None  # None -> create sockets inside netns_path
+    netns_path: str | None  # /proc/<pause pid>/ns/net
+    sandbox_id: str
+    ports: Mapping[str, int] = field(default_factory=dict)  # named container ports
+
+
+@dataclass(frozen=True)
+class ProbeResults:
+    """A container's published probe values and what follows from them (BEHAVIOR.md 2.4)."""
+
+    liveness: Published = None
+    readiness: Published = None
+    startup: Published = None
+    started: bool = True
+    ready: bool = True
+    liveness_failed: bool = False
+    startup_failed: bool = False
+    kill_message: str | None = None  # "Container X failed liveness probe, will be restarted"
+    kill_grace_seconds: int | None = None  # probe-level terminationGracePeriodSeconds, if set
+
+
+def pod_description(target: ProbeTarget) -> str:
+    """The kubelet's format.Pod: `name_namespace(uid)`."""
+    return f"{target.pod_name}_{target.namespace}({target.pod_uid})"
+
+
+def endpoint(explicit_host: str | None, target: ProbeTarget) -> tuple[str, str | None]:
+    """(host to dial, netns to create the socket in) for an httpGet/tcpSocket/grpc action.
+
+    An explicit `host` is dialled from the host, like the kubelet. Otherwise the pod IP; a
+    pod without one (no CNI) is reached on 127.0.0.1 from inside its netns.
+    """
+    if explicit_host:
+        return explicit_host, None
+    if target.pod_ip:
+        return target.pod_ip, None
+    if target.netns_path:
+        return "127.0.0.1", target.netns_path
+    return "127.0.0.1", None
+
+
+def named_ports(target: ProbeTarget, container: Container | None) -> dict[str, int]:
+    ports: dict[str, int] = {}
+    for p in (container.ports if container and container.ports else ()):
+        if p.name and p.container_port:
+            ports.setdefault(p.name, p.container_port)
+    ports.update(target.ports)
+    return ports
+
+
+def static_env(container: Container | None) -> dict[str, str]:
+    """Env entries with a literal value, for `$(VAR)` in exec commands (BEHAVIOR.md 10.4)."""
+    entries = [(e.name, e.value, e.value_from is not None)
+               for e in (container.env if container and container.env else ())]
+    return core.static_env(entries)
+
+
+async def run_handler(probe: Probe, target: ProbeTarget, container: Container | None, *,
+                      exec_sync: ExecSync | None, executor: ThreadPoolExecutor | None,
+                      netns: NetnsSockets | None) -> ProbeRun:
+    """Run a probe's action once (no retries) and say what came of it."""
+    t = core.timing(timeout_seconds=probe.timeout_seconds)
+    try:
+        if probe.exec is not None:
+            if exec_sync is None:
+                return ProbeRun(Outcome.UNKNOWN, "", error="no exec runtime")
+            argv = core.expand_static(list(probe.exec.command or ()), static_env(container))
+            return await exec_probe.probe(exec_sync, target.sandbox_id, target.container_id,
+                                          argv, timeout=t.timeout, executor=executor)
+        if probe.http_get is not None:
+            h = probe.http_get
+            port = core.resolve_port(h.port, named_ports(target, container))
+            host, ns = endpoint(h.host, target)
+            url = http_probe.probe_url(h.scheme, host, port, h.path)
+            headers = http_probe.build_headers(
+                (x.name, x.value) for x in (h.http_headers or ()))
+            return await http_probe.probe(url, headers, timeout=t.timeout, netns_path=ns,
+                                          netns=netns)
+        if probe.tcp_socket is not None:
+            port = core.resolve_port(probe.tcp_socket.port, named_ports(target, container))
+            host, ns = endpoint(probe.tcp_socket.host, target)
+            return await tcp_probe.probe(host, port, timeout=t.timeout, netns_path=ns,
+                                         netns=netns)
+        if probe.grpc is not None:
+            port = core.resolve_port(probe.grpc.port, {})
+            host, ns = endpoint(None, target)
+            return await grpc_probe.probe(host, port, probe.grpc.service, timeout=t.timeout,
+                                          netns_path=ns, netns=netns, executor=executor)
+    except core.PortError as e:
+        return ProbeRun(Outcome.UNKNOWN, "", error=str(e))
+    return ProbeRun(Outcome.UNKNOWN, "", error=f"missing probe handler for "
+                    f"{pod_description(target)}:{target.container_name}")
+
+
+class _Container:
+    """What the manager knows of one container of a pod."""
+
+    def __init__(self, target: ProbeTarget, container: Container, is_sidecar: bool) -> None:
+        self.target = target
+        self.container = container
+        self.is_sidecar = is_sidecar
+        self.running = True
+        self.workers: dict[ProbeType, _Worker] = {}
+
+
+class _Worker:
+    """One probe of one container: the kubelet's worker goroutine as an asyncio task."""
+
+    def __init__(self, mgr: ProbeManager, entry: _Container, probe_type: ProbeType,
+                 probe: Probe) -> None:
+        self.mgr = mgr
+        self.entry = entry
+        self.probe_type = probe_type
+        self.probe = probe
+        self.state = WorkerState(probe_type, core.timing(
+            initial_delay_seconds=probe.initial_delay_seconds,
+            period_seconds=probe.period_seconds, timeout_seconds=probe.timeout_seconds,
+            success_threshold=probe.success_threshold,
+            failure_threshold=probe.failure_threshold,
+            termination_grace_period_seconds=probe.termination_grace_period_seconds))
+        self.state.observe_container(entry.target.container_id)
+        self.trigger = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+        self.runs = 0  # probe runs started (tests, bench)
+        self.run_times: list[float] = []  # loop times the runs started at, when recorded
+
+    def start(self) -> None:
+        name = f"probe {self.entry.target.pod_uid}/{self.entry.target.container_name}/" \
+               f"{self.probe_type.value}"
+        self.task = asyncio.get_running_loop().create_task(self._run(), name=name)
+
+    def stop(self) -> None:
+        self.state.stopped = True
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        period = float(self.state.timing.period)
+        jitter = core.start_jitter(period, self.mgr.daemon_age(), random.random())
+        if jitter:
+            await asyncio.sleep(jitter)
+        first = tick = loop.time()
+        while not self.state.stopped:
+            try:
+                keep = await self._do_probe()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a bug in one probe must not end the worker (HandleCrash)
+                log.exception("probe worker %s crashed; continuing", self.probe_type.value)
+                keep = True
+            if not keep or self.state.stopped:
+                return
+            run_at, tick = core.next_run(first, period, tick, loop.time())
+            delay = run_at - loop.time()
+            if delay > 0 and not self.trigger.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.trigger.wait(), delay)
+            self.trigger.clear()
+
+    async def _do_probe(self) -> bool:
+        entry, st, mgr = self.entry, self.state, self.mgr
+        target = entry.target
+        if st.observe_container(target.container_id):
+            mgr.changed(target)
+        gate = st.gate(running=entry.running, terminating=mgr.is_terminating(target.pod_uid),
+                       started=mgr.started_now(entry), now_wall=mgr.clock.wall(),
+                       started_at=target.started_at)
+        if gate is Gate.STOP_TERMINATING:
+            if st.terminate():
+                mgr.changed(target)
+            return False
+        if gate is not Gate.PROBE:
+            return True
+        self.runs += 1
+        if self.mgr.record_run_times:
+            self.run_times.append(asyncio.get_running_loop().time())
+        run = await self._probe_with_retries()
+        # The world may have moved on while the probe ran: a new container, termination.
+        if (st.stopped or st.container_id != entry.target.container_id or not entry.running
+                or (self.probe_type is not ProbeType.READINESS
+                    and mgr.is_terminating(target.pod_uid))):
+            return not st.stopped
+        event = core.event_for(self.probe_type, run)
+        if event is not None:
+            mgr.record(target.pod_uid, *event)
+        result = core.result_of(run)
+        if result is None:
+            return True  # an error: thrown away
+        if st.record(result):
+            mgr.changed(target)
+            if self.probe_type is ProbeType.STARTUP and result == SUCCESS:
+                mgr.trigger_readiness(target.pod_uid, target.container_name)
+        return True
+
+    async def _probe_with_retries(self) -> ProbeRun:
+        run = ProbeRun(Outcome.UNKNOWN, "")
+        for _ in range(core.MAX_PROBE_RETRIES):
+            run = await run_handler(self.probe, self.entry.target, self.entry.container,
+                                    exec_sync=self.mgr.exec_sync, executor=self.mgr.executor,
+                                    netns=self.mgr.netns)
+            if run.error is None:
+                break
+        return run
+
+
+class ProbeManager:
+    """Starts, feeds and stops probe workers; answers the pod worker's `results()`."""
+
+    def __init__(self, *, exec_sync: ExecSync, clock: Clock, on_change: OnChange,
+                 record_event: RecordEvent, daemon_started_at: float,
+                 max_exec_threads: int = 32) -> None:
+        """`daemon_started_at` is a clock.monotonic() reading (a wall reading also works)."""
+        self.exec_sync = exec_sync
+        self.clock = clock
+        self.on_change = on_change
+        self.record_event = record_event
+        self.daemon_started_at = daemon_started_at
+        self.executor = ThreadPoolExecutor(max_workers=max_exec_threads,
+                                           thread_name_prefix="podrun-probe-exec")
+        self.netns = NetnsSockets()
+        self.record_run_times = False
+        self._pods: dict[str, dict[str, _Container]] = {}
+        self._terminating: set[str] = set()
+
+    # -- for the workers
+
+    def daemon_age(self) -> float:
+        # Real monotonic readings are uptimes; a value this large can only be epoch seconds.
+        if self.daemon_started_at > 1e9:
+            return self.clock.wall() - self.daemon_started_at
+        return self.clock.monotonic() - self.daemon_started_at
+
+    def is_terminating(self, pod_uid: str) -> bool:
+        return pod_uid in self._terminating
+
+    def started_now(self, entry: _Container) -> bool:
+        w = entry.workers.get(ProbeType.STARTUP)
+        return core.container_started(
+            running=entry.running, has_startup_probe=w is not None,
+            startup=w.state.published if w is not None else None)
+
+    def changed(self, target: ProbeTarget) -> None:
+        try:
+            self.on_change(target.pod_uid, target.container_name)
+        except Exception:
+            log.exception("probe on_change callback failed")
+
+    def record(self, pod_uid: str, type_: str, reason: str, message: str) -> None:
+        try:
+            self.record_event(pod_uid, type_, reason, message)
+        except Exception:
+            log.exception("probe record_event callback failed")
+
+    # -- the engine's interface
+
+    def add_container(self, target: ProbeTarget, container: Container, *,
+                      is_sidecar: bool = False) -> None:
+        """Start workers for the container's probes; a new container_id resets their state."""
+        pod = self._pods.setdefault(target.pod_uid, {})
+        entry = pod.get(target.container_name)
+        if entry is not None:
+            entry.target = target
+            entry.container = container
+            entry.running = True
+            for w in entry.workers.values():
+                if w.state.observe_container(target.container_id):
+                    self.changed(target)
+            return
+        entry = _Container(target, container, is_sidecar)
+        pod[target.container_name] = entry
+        for probe_type, probe in ((ProbeType.LIVENESS, container.liveness_probe),
+                                  (ProbeType.READINESS, container.readiness_probe),
+                                  (ProbeType.STARTUP, container.startup_probe)):
+            if probe is None:
+                continue
+            w = _Worker(self, entry, probe_type, probe)
+            entry.workers[probe_type] = w
+            if probe_type is not ProbeType.READINESS and self.is_terminating(target.pod_uid):
+                w.state.terminate()
+                continue
+            w.start()
+
+    def container_exited(self, pod_uid: str, container_name: str) -> None:
+        """The container is not running (workers keep their ticks and skip until re-added)."""
+        entry = self._pods.get(pod_uid, {}).get(container_name)
+        if entry is not None and entry.running:
+            entry.running = False
+            self.changed(entry.target)
+
+    def remove_container(self, pod_uid: str, container_name: str) -> None:
+        """Stop the container's workers and forget its results."""
+        entry = self._pods.get(pod_uid, {}).pop(container_name, None)
+        if entry is not None:
+            for w in entry.workers.values():
+                w.stop()
+
+    def remove_pod(self, pod_uid: str) -> None:
+        """Stop every worker of the pod and forget it."""
+        for entry in self._pods.pop(pod_uid, {}).values():
+            for w in entry.workers.values():
+                w.stop()
+        self._terminating.discard(pod_uid)
+
+    def pod_terminating(self, pod_uid: str) -> None:
+        """Liveness and startup publish Success and stop; readiness keeps running."""
+        if pod_uid in self._terminating:
+            return
+        self._terminating.add(pod_uid)
+        for entry in self._pods.get(pod_uid, {}).values():
+            for probe_type, w in entry.workers.items():
+                if probe_type is ProbeType.READINESS:
+                    continue
+                changed = w.state.terminate()
+                w.stop()
+                if changed:
+                    self.changed(entry.target)
+
+    def trigger_readiness(self, pod_uid: str, container_name: str) -> None:
+        """Run the readiness probe now (the kubelet's manual trigger after startup, 4.2)."""
+        entry = self._pods.get(pod_uid, {}).get(container_name)
+        w = entry.workers.get(ProbeType.READINESS) if entry else None
+        if w is not None:
+            w.trigger.set()
+
+    def results(self, pod_uid: str, container_name: str, container_id: str) -> ProbeResults:
+        """The published values for this container instance (assumed running).
+
+        Unknown pod/container: no probes, so started and ready. A container_id the workers
+        have not seen yet reads as the initial values.
+        """
+        entry = self._pods.get(pod_uid, {}).get(container_name)
+        if entry is None:
+            return ProbeResults()
+        values: dict[ProbeType, Published] = {}
+        held: dict[ProbeType, bool] = {}
+        for probe_type, w in entry.workers.items():
+            st = w.state
+            if st.container_id == container_id:
+                values[probe_type] = st.published
+                held[probe_type] = st.on_hold and st.published == FAILURE
+            else:
+                values[probe_type] = core.initial_result(probe_type)
+                held[probe_type] = False
+        running = entry.running or entry.target.container_id != container_id
+        started = core.container_started(
+            running=running, has_startup_probe=ProbeType.STARTUP in entry.workers,
+            startup=values.get(ProbeType.STARTUP))
+        ready = core.container_ready(
+            started=started, has_readiness_probe=ProbeType.READINESS in entry.workers,
+            readiness=values.get(ProbeType.READINESS))
+        failed = next((t for t in (ProbeType.STARTUP, ProbeType.LIVENESS) if held.get(t)), None)
+        grace = None
+        if failed is not None:
+            grace = entry.workers[failed].state.timing.termination_grace
+        return ProbeResults(
+            liveness=values.get(ProbeType.LIVENESS), readiness=values.get(ProbeType.READINESS),
+            startup=values.get(ProbeType.STARTUP), started=started, ready=ready,
+            liveness_failed=held.get(ProbeType.LIVENESS, False),
+            startup_failed=held.get(ProbeType.STARTUP, False),
+            kill_message=core.kill_message(failed, container_name) if failed else None,
+            kill_grace_seconds=grace)
+
+    def workers(self, pod_uid: str, container_name: str) -> Mapping[ProbeType, _Worker]:
+        """The running workers of a container (tests, bench)."""
+        entry = self._pods.get(pod_uid, {}).get(container_name)
+        return dict(entry.workers) if entry else {}
+
+    async def close(self) -> None:
+        """Stop every worker and release the threads."""
+        tasks = []
+        for uid in list(self._pods):
+            for entry in self._pods[uid].values():
+                tasks += [w.task for w in entry.workers.values() if w.task is not None]
+            self.remove_pod(uid)
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.netns.close()

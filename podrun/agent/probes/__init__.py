@@ -1,0 +1,1 @@
+"""The probe handlers (httpGet, tcpSocket, exec, grpc) and the netns socket factory."""

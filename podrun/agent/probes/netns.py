@@ -1,0 +1,121 @@
+"""Sockets for probes: dialled from the host, or created inside a pod's network namespace.
+
+Until the pod has an IP (no CNI yet) the pod is reachable only from inside its netns. One
+thread enters the netns with setns(CLONE_NEWNET) (which moves only that thread), creates the
+socket, and goes home; the socket keeps the netns it was created in, so the event loop
+connects and talks on it like on any other socket. No thread or process per probe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import ipaddress
+import os
+import socket
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from podrun.runtime import syscalls
+
+
+class DialError(Exception):
+    """A connect failure, worded like Go's net.OpError (`dial tcp 10.88.0.5:80: connect: ...`)."""
+
+    def __init__(self, message: str, *, timeout: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.timeout = timeout
+
+
+def join_host_port(host: str, port: int) -> str:
+    """Go's net.JoinHostPort: IPv6 literals in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def go_errno_text(err: OSError) -> str:
+    """Go's syscall.Errno text: the C library sentence with a lower-case first letter."""
+    text = os.strerror(err.errno) if err.errno else str(err)
+    return text[:1].lower() + text[1:]
+
+
+class NetnsSockets:
+    """Creates sockets inside network namespaces from one dedicated thread."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="podrun-netns")
+        self._home: int | None = None
+        self._lock = threading.Lock()
+        self.created = 0
+
+    def _create(self, netns_path: str, family: int) -> socket.socket:
+        with self._lock:
+            if self._home is None:
+                # This thread's own netns (the daemon's), to come back to after each socket.
+                self._home = os.open(f"/proc/self/task/{threading.get_native_id()}/ns/net",
+                                     os.O_RDONLY | os.O_CLOEXEC)
+            fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                syscalls.setns(fd, syscalls.CLONE_NEWNET)
+                try:
+                    sock = socket.socket(family, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+                finally:
+                    syscalls.setns(self._home, syscalls.CLONE_NEWNET)
+            finally:
+                os.close(fd)
+            self.created += 1
+            sock.setblocking(False)
+            return sock
+
+    async def socket(self, netns_path: str, family: int = socket.AF_INET) -> socket.socket:
+        """A new unconnected, non-blocking TCP socket that lives in `netns_path`."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, self._create, netns_path, family)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False)
+        if self._home is not None:
+            os.close(self._home)
+            self._home = None
+
+
+async def dial(host: str, port: int, *, netns_path: str | None = None,
+               netns: NetnsSockets | None = None) -> socket.socket:
+    """A connected non-blocking TCP socket to host:port (no timeout here: the caller's).
+
+    With `netns_path`, the socket is created inside that network namespace.
+    """
+    loop = asyncio.get_running_loop()
+    addr_text = join_host_port(host, port)
+    try:
+        ip = ipaddress.ip_address(host)
+        family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+        addr: tuple[str, int] = (host, port)
+    except ValueError:
+        try:
+            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except socket.gaierror:
+            raise DialError(f"dial tcp: lookup {host}: no such host") from None
+        family, _, _, _, sockaddr = infos[0]
+        addr = (str(sockaddr[0]), int(sockaddr[1]))
+    if netns_path:
+        if netns is None:
+            raise DialError(f"dial tcp {addr_text}: no netns socket factory")
+        try:
+            sock = await netns.socket(netns_path, family)
+        except OSError as e:
+            raise DialError(f"dial tcp {addr_text}: setns {netns_path}: {go_errno_text(e)}") from None
+    else:
+        sock = socket.socket(family, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        sock.setblocking(False)
+    try:
+        await loop.sock_connect(sock, addr)
+    except asyncio.CancelledError:
+        sock.close()
+        raise
+    except OSError as e:
+        sock.close()
+        if e.errno == errno.ETIMEDOUT:
+            raise DialError(f"dial tcp {addr_text}: i/o timeout", timeout=True) from None
+        raise DialError(f"dial tcp {addr_text}: connect: {go_errno_text(e)}") from None
+    return sock
