@@ -83,7 +83,8 @@ class Daemon:
             assert self.proc is not None
             if self.proc.poll() is not None:
                 raise AssertionError(f"daemon exited {self.proc.returncode}:\n{self.log_text()}")
-            if self.socket.exists() and self.cli("version").returncode == 0:
+            # `version` exits 0 without a server; a list needs the daemon to answer.
+            if self.socket.exists() and self.cli("get", "pods", "-A").returncode == 0:
                 return
             time.sleep(0.05)
         raise AssertionError(f"daemon not ready in {timeout}s:\n{self.log_text()}")

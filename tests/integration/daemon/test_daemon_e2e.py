@@ -326,4 +326,5 @@ def test_sigkilled_daemon_leaves_a_stale_socket_the_next_one_replaces(daemon_fac
     d.stop(signal.SIGKILL)
     assert d.socket.exists()  # stale: nobody listens
     d2 = daemon_factory()
-    assert get_pod(d2, "web") is not None
+    r = d2.cli("get", "pod", "web", "-o", "json")
+    assert r.returncode == 0, (r.stderr, d2.log_text())
