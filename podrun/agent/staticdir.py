@@ -189,6 +189,7 @@ class StaticDirReader:
             if k not in live:
                 del self._cache[k]
         names: dict[tuple[str, str], str] = {}
+        uids: set[str] = set()
         for p in files:
             docs = self._documents(p)
             if isinstance(docs, Problem):
@@ -221,6 +222,15 @@ class StaticDirReader:
                         f"({meta['uid']}) from file due to duplicate pod name "
                         f'"{meta["name"]}", ignoring', involved=pod))
                     continue
+                if meta["uid"] in uids:
+                    # Only an explicit metadata.uid can repeat; one uid is one pod.
+                    out.problems.append(Problem(
+                        label, "FailedValidation",
+                        f"Error validating pod {meta['name']}_{meta['namespace']}"
+                        f"({meta['uid']}) from file due to duplicate pod UID "
+                        f'"{meta["uid"]}", ignoring', involved=pod))
+                    continue
+                uids.add(meta["uid"])
                 names[key] = label
                 for w in doc.warnings:
                     out.problems.append(Problem(label, "UnknownField", str(w), involved=pod))

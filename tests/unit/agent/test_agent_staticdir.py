@@ -296,3 +296,12 @@ def test_failed_termination_is_retried_not_forgotten() -> None:
         assert store.get("pods", "default", "p") is None
         assert [e["reason"] for e in store.list("events")] == ["FailedKillPod"]
     asyncio.run(main())
+
+
+def test_a_repeated_explicit_uid_is_refused(mdir: Path) -> None:
+    for fname, name in (("a.yaml", "one"), ("b.yaml", "two")):
+        (mdir / fname).write_text(POD.format(name=name, image="x").replace(
+            f"  name: {name}\n", f"  name: {name}\n  uid: same-uid\n"))
+    scan = StaticDirReader(mdir, "n").scan()
+    assert names(scan) == ["one-n"]
+    assert 'duplicate pod UID "same-uid"' in scan.problems[0].message
