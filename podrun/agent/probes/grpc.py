@@ -4,14 +4,15 @@ A hand-written client would need HTTP/2 framing plus HPACK with its Huffman tabl
 (with grpcio-health-checking) is the reference implementation and installs as wheels, so
 podrun uses it when importable and reports the probe as an error otherwise. grpcio dials by
 itself and cannot take a socket, so for a pod reachable only through its netns the call goes
-to a throw-away abstract unix socket that the event loop relays into the netns.
+to a throw-away unix socket that the event loop relays into the netns.
 """
 
 from __future__ import annotations
 
 import asyncio
-import secrets
-import socket
+import os
+import shutil
+import tempfile
 import time
 from concurrent.futures import Executor
 from typing import Any
@@ -109,12 +110,14 @@ async def probe(host: str, port: int, service: str | None, *, timeout: float,
         pr, pw = await asyncio.open_connection(sock=sock)
         await asyncio.gather(_pipe(r, pw), _pipe(pr, w))
 
-    name = f"podrun-grpc-{secrets.token_hex(8)}"
-    lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    lsock.bind("\0" + name)
-    server = await asyncio.start_unix_server(relay, sock=lsock)
+    # A path, not an abstract name: abstract unix sockets belong to a netns, and grpcio's own
+    # threads may not be in the daemon's.
+    tmp = tempfile.mkdtemp(prefix="podrun-grpc-")
+    path = os.path.join(tmp, "s")
+    server = await asyncio.start_unix_server(relay, path=path)
     try:
-        return await loop.run_in_executor(executor, _check, f"unix-abstract:{name}", addr,
+        return await loop.run_in_executor(executor, _check, f"unix:{path}", addr,
                                           service or "", float(timeout))
     finally:
         server.close()
+        shutil.rmtree(tmp, ignore_errors=True)
