@@ -145,8 +145,7 @@ def volume_host_path(pod: Pod, pod_dir: Path, pvc_root: Path, volume: Volume) ->
     if volume.persistent_volume_claim is not None:
         ns = (pod.metadata.namespace if pod.metadata else None) or "default"
         return pvc_root / ns / (volume.persistent_volume_claim.claim_name or "")
-    raise VolumeError(f'volume "{volume.name}": {unsupported_kind(volume)} volumes are not '
-                      "supported by podrun")
+    raise VolumeError(f"{unsupported_kind(volume)} volumes are not supported by podrun")
 
 
 def unsupported_kind(volume: Volume) -> str:
