@@ -285,6 +285,7 @@ def cmd_add(conf: Conf, env: Env, stdin: bytes) -> dict[str, Any]:
                     requested = ipaddress.IPv4Interface(want).ip
                     break
                 with store.locked():
+                    existed = store.find(env.container_id, env.ifname) is not None
                     ip = store.allocate(rng, env.container_id, env.ifname, requested)
             except ipam.IPAMError as e:
                 raise PluginError(ERR_IPAM, str(e)) from e
@@ -294,7 +295,8 @@ def cmd_add(conf: Conf, env: Env, stdin: bytes) -> dict[str, Any]:
             def release() -> None:
                 with store.locked():
                     store.release(env.container_id, env.ifname)
-            undo.append(release)
+            if not existed:  # a repeated ADD must not free the lease of the first one
+                undo.append(release)
             iface = ipaddress.IPv4Interface(f"{ip}/{rng.subnet.prefixlen}")
             gw = rng.gateway
             routes = conf.ipam.get("routes") or [{"dst": "0.0.0.0/0"}]
@@ -326,12 +328,12 @@ def cmd_add(conf: Conf, env: Env, stdin: bytes) -> dict[str, Any]:
             _sysctl(f"/proc/sys/net/ipv4/conf/{conf.bridge}/route_localnet", "1")
         # 3. the veth pair, its pod end created right in the netns under CNI_IFNAME
         veth = host_veth_name(env.container_id, env.ifname)
-        stale = host.link(veth)
-        if stale is not None:
-            host.delete_link(stale.index)
         if pod.link(env.ifname) is not None:
             raise PluginError(ERR_NETLINK, f"container veth name provided ({env.ifname}) "
                               "already exists")
+        stale = host.link(veth)
+        if stale is not None:  # left by an attachment whose DEL never came
+            host.delete_link(stale.index)
         mac = conf.runtime.get("mac") or None
         host.create_veth(veth, env.ifname, nsfd, conf.mtu or br.mtu or None, mac)
         hv = host.link(veth)
