@@ -346,3 +346,50 @@ def test_downward_api_volume_files(make_pod: MakePod) -> None:
     code, out = run.run("c")
     assert code == 0, out
     assert out.splitlines() == ['app="web"', 'tier="x"', "p", "64"]
+
+
+def test_fs_group_owns_empty_dir_and_configmap_files(make_pod: MakePod) -> None:
+    run = make_pod(pod("""
+        - name: c
+          image: busybox
+          command: [sh, -c, "stat -c '%g %A' /data /cfg/..data/k; touch /data/mine && stat -c %g /data/mine"]
+          securityContext: {runAsUser: 1000}
+          volumeMounts:
+          - {name: d, mountPath: /data}
+          - {name: cfg, mountPath: /cfg}
+        """, volumes="""
+        - name: d
+          emptyDir: {}
+        - name: cfg
+          configMap: {name: cfg}
+        """, extra_spec="""
+        securityContext: {fsGroup: 5000}
+        """), configmaps={"cfg": {"data": {"k": "v"}}})
+    code, out = run.run("c")
+    assert code == 0, out
+    lines = out.splitlines()
+    assert lines[0] == "5000 drwxrwsrwx"
+    assert lines[1] == "5000 -rw-r--r--"
+    assert lines[2] == "5000"  # setgid directory: new files get the fsGroup
+
+
+def test_capabilities_seccomp_sysctls_and_read_only_root(make_pod: MakePod) -> None:
+    run = make_pod(pod("""
+        - name: c
+          image: busybox
+          command: [/bin/sh, -c, "grep -E '^(CapEff|Seccomp|NoNewPrivs):' /proc/1/status; cat /proc/sys/net/ipv4/ip_unprivileged_port_start; echo test > /file"]
+          securityContext:
+            allowPrivilegeEscalation: false
+            readOnlyRootFilesystem: true
+            seccompProfile: {type: RuntimeDefault}
+            capabilities: {drop: [ALL], add: [NET_ADMIN]}
+        """, extra_spec="""
+        securityContext:
+          sysctls: [{name: net.ipv4.ip_unprivileged_port_start, value: "81"}]
+        """))
+    code, out = run.run("c")
+    assert code != 0
+    assert "CapEff:\t0000000000001000\n" in out
+    assert "Seccomp:\t2\n" in out and "NoNewPrivs:\t1\n" in out
+    assert "81\n" in out
+    assert out.endswith("/bin/sh: can't create /file: Read-only file system\n"), out
