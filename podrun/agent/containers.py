@@ -332,7 +332,11 @@ def _volume_mounts(ctx: PodContext, container: Container, env_map: Mapping[str, 
             raise CreateContainerConfigError(
                 f"failed to prepare subPath for volumeMount {vm.name!r} of container "
                 f"{container.name!r}: {e.strerror or e}") from None
-        out.append(M.bind_mount(str(src), vm.mount_path or "", readonly=bool(vm.read_only),
+        # configMap, secret, downwardAPI and projected volumes are always read-only
+        # (since Kubernetes 1.10, CVE-2017-1002102).
+        api_data = V.plugin_dir(volume) in (V.CONFIGMAP, V.SECRET, V.DOWNWARD_API, V.PROJECTED)
+        out.append(M.bind_mount(str(src), vm.mount_path or "",
+                                readonly=bool(vm.read_only) or api_data,
                                 propagation=propagation))
     return out
 

@@ -393,3 +393,50 @@ def test_capabilities_seccomp_sysctls_and_read_only_root(make_pod: MakePod) -> N
     assert "Seccomp:\t2\n" in out and "NoNewPrivs:\t1\n" in out
     assert "81\n" in out
     assert out.endswith("/bin/sh: can't create /file: Read-only file system\n"), out
+
+
+def test_sub_path_symlink_swap_race_never_escapes(base: Path) -> None:
+    """CVE-2017-1002101: the subPath flips between a directory and a symlink to a host
+    directory (renameat2 RENAME_EXCHANGE, so it always exists) while podrun prepares the
+    bind; whatever it mounts must be inside the volume."""
+    import ctypes
+    import threading
+
+    from podrun.agent.volumes import VolumeError, is_mounted, prepare_sub_path
+    from podrun.runtime import syscalls
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    vol, outside = base / "vol", base / "outside"
+    (vol / "sub").mkdir(parents=True)
+    (vol / "sub" / "ok").write_text("inside")
+    outside.mkdir()
+    (outside / "ok").write_text("OUTSIDE")
+    os.symlink(outside, vol / "alt")
+    stop = threading.Event()
+
+    def attacker() -> None:
+        a, b = str(vol / "sub").encode(), str(vol / "alt").encode()
+        while not stop.is_set():
+            libc.renameat2(-100, a, -100, b, 2)  # AT_FDCWD, RENAME_EXCHANGE
+
+    t = threading.Thread(target=attacker, daemon=True)
+    t.start()
+    mounted = refused = 0
+    try:
+        for i in range(300):
+            dest = base / "binds" / str(i)
+            try:
+                prepare_sub_path(vol, "sub", dest)
+            except (VolumeError, OSError):
+                refused += 1
+                continue
+            try:
+                mounted += 1
+                assert (dest / "ok").read_text() == "inside"
+            finally:
+                syscalls.umount2(str(dest), syscalls.MNT_DETACH)
+                assert not is_mounted(dest)
+    finally:
+        stop.set()
+        t.join()
+    assert mounted > 0 and refused > 0, (mounted, refused)
