@@ -389,3 +389,81 @@ def test_host_path_or_create(tmp_path: Path) -> None:
     V.check_host_path(str(tmp_path / "whatever"), "")
     with pytest.raises(V.VolumeError, match="^Bogus is an invalid volume type$"):
         V.check_host_path(str(tmp_path / "a"), "Bogus")
+
+
+def test_projected_volume_skips_token_sources(make_ctx: Callable[..., PodContext],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    mounted: list[Path] = []
+    monkeypatch.setattr(V, "mount_tmpfs", lambda path, size=None: mounted.append(path))
+    ctx = make_ctx("""
+volumes:
+- name: all
+  projected:
+    defaultMode: 0440
+    sources:
+    - configMap: {name: cfg, items: [{key: a, path: cfg/a}]}
+    - secret: {name: sec}
+    - downwardAPI: {items: [{path: name, fieldRef: {fieldPath: metadata.name}}]}
+    - serviceAccountToken: {path: token}
+containers: [{name: c, image: busybox, command: ["true"]}]
+""", configmaps={"cfg": {"data": {"a": "1"}}}, secrets={"sec": {"data": {"pw": "cHc="}}})
+    events = prepare_pod(ctx)
+    vol = ctx.pod_dir / "volumes/kubernetes.io~projected/all"
+    assert mounted == [vol]  # projected volumes live on tmpfs, like secrets
+    assert (vol / "cfg/a").read_text() == "1" and (vol / "pw").read_text() == "pw"
+    assert (vol / "name").read_text() == "web"
+    assert stat.S_IMODE((vol / "..data/pw").stat().st_mode) == 0o440
+    assert ("Warning", "UnsupportedVolumeSource",
+            'volume "all": projected serviceAccountToken sources are not supported by podrun '
+            "(no API server); skipped") in events
+
+
+def test_api_data_volumes_are_always_read_only(make_ctx: Callable[..., PodContext]) -> None:
+    ctx = make_ctx("""
+volumes: [{name: cfg, configMap: {name: cfg}}, {name: d, emptyDir: {}}]
+containers:
+- name: c
+  image: busybox
+  command: ["true"]
+  volumeMounts: [{name: cfg, mountPath: /cfg}, {name: d, mountPath: /d}]
+""", configmaps={"cfg": {"data": {"a": "1"}}})
+    prepare_pod(ctx)
+    m = mounts(container(ctx).config)
+    assert "ro" in m["/cfg"]["options"] and "rw" in m["/d"]["options"]
+
+
+def test_persistent_volume_claim_is_a_local_directory(make_ctx: Callable[..., PodContext],
+                                                      tmp_path: Path) -> None:
+    ctx = make_ctx("""
+volumes: [{name: data, persistentVolumeClaim: {claimName: db}}]
+containers:
+- name: c
+  image: busybox
+  command: ["true"]
+  volumeMounts: [{name: data, mountPath: /data}]
+""")
+    prepare_pod(ctx)
+    claim = tmp_path / "root" / "persistent-volumes" / "ns1" / "db"
+    assert claim.is_dir() and stat.S_IMODE(claim.stat().st_mode) == 0o777
+    assert mounts(container(ctx).config)["/data"]["source"] == str(claim)
+    cleanup_pod(ctx)
+    assert claim.is_dir()  # outlives the pod
+
+
+def test_downward_api_labels_follow_the_pod(make_ctx: Callable[..., PodContext]) -> None:
+    from dataclasses import replace
+
+    from podrun.spec.types import FrozenMap
+
+    ctx = make_ctx("""
+volumes: [{name: info, downwardAPI: {items: [{path: labels, fieldRef: {fieldPath: metadata.labels}}]}}]
+containers: [{name: c, image: busybox, command: ["true"]}]
+""")
+    prepare_pod(ctx)
+    meta = ctx.pod.metadata
+    assert meta is not None
+    ctx2 = replace(ctx, pod=replace(ctx.pod, metadata=replace(
+        meta, labels=FrozenMap({"app": "web", "v": "2"}))))
+    prepare_pod(ctx2)
+    vol = ctx.pod_dir / "volumes/kubernetes.io~downward-api/info"
+    assert (vol / "labels").read_text() == 'app="web"\nv="2"'
