@@ -442,7 +442,10 @@ class NetworkManager:
                  bin_dirs: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
                  cache_dir: str | os.PathLike[str] = DEFAULT_CACHE_DIR, *,
                  network_name: str | None = None, ifname: str = DEFAULT_IFNAME,
-                 timeout: float = DEFAULT_TIMEOUT) -> None:
+                 timeout: float = DEFAULT_TIMEOUT, loopback: bool = True) -> None:
+        """loopback: bring `lo` up in every sandbox before ADD (what containerd does with its
+        separate loopback network): containers of a pod talk over localhost whatever the
+        conflist holds."""
         if isinstance(bin_dirs, str | os.PathLike):
             bin_dirs = [bin_dirs]
         self.conf_dir = Path(conf_dir)
@@ -450,7 +453,7 @@ class NetworkManager:
         self.network_name = network_name
         self.ifname = ifname
         self.runtime = CNIRuntime(bin_dirs, timeout=timeout)
-        self._lock = threading.Lock()
+        self.loopback = loopback
 
     # -- config and cache --
 
@@ -552,6 +555,8 @@ class NetworkManager:
         sandbox network setup) and the first error is raised."""
         conf = self.config()
         caps = self.capability_args(port_mappings, bandwidth, dns, ips, mac)
+        if self.loopback:
+            loopback_up(netns_path)
         call = _Call("ADD", sandbox_id, netns_path, self.ifname,
                      cni_args(pod_ns, pod_name, sandbox_id, pod_uid))
         prev: dict[str, Any] | None = None
@@ -695,6 +700,25 @@ class NetworkManager:
         conf = self.config()
         return {p["type"]: self.runtime.version(p["type"], conf.cni_version or "1.1.0")
                 for p in conf.plugins}
+
+
+def loopback_up(netns_path: str) -> None:
+    """Set `lo` up inside the netns (one netlink request, no plugin exec)."""
+    from podrun.network.plugin import netlink
+
+    try:
+        fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as e:
+        raise CNIError(ERR_RUNTIME, f"cannot open netns {netns_path}: {e.strerror}") from e
+    try:
+        with netlink.rtnl_in(fd) as rt:
+            lo = rt.link("lo")
+            if lo is not None and not lo.flags & netlink.IFF_UP:
+                rt.set_link(lo.index, up=True)
+    except OSError as e:
+        raise CNIError(ERR_RUNTIME, f"cannot set lo up in {netns_path}: {e.strerror}") from e
+    finally:
+        os.close(fd)
 
 
 def netns_path_of(pid: int) -> str:

@@ -249,7 +249,7 @@ def setns(fd: int) -> None:
 @contextmanager
 def in_netns(netns_fd: int) -> Iterator[None]:
     """Run the block in another network namespace (this process is single-threaded)."""
-    own = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)  # setns is per thread
     try:
         setns(netns_fd)
         try:

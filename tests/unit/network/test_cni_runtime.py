@@ -87,6 +87,7 @@ class Fakes:
         return out
 
     def manager(self, **kw) -> NetworkManager:
+        kw.setdefault("loopback", False)  # the fake netns paths do not exist
         return NetworkManager(self.conf, [self.bin, self.bin2], self.cache, **kw)
 
 
