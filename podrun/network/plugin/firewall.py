@@ -105,6 +105,7 @@ class _Nft:
             return (self.lib.nft_ctx_get_output_buffer(self.ctx) or b"").decode()
         import subprocess
 
+        assert self.binary is not None
         proc = subprocess.run([self.binary, "-f", "-"], input=script.encode(),
                               capture_output=True, check=False)
         if proc.returncode != 0:

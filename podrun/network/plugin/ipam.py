@@ -12,6 +12,10 @@ import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 LAST_RESERVED = "last_reserved_ip.0"
 LOCK = "lock"
 LINE_BREAK = "\r\n"
@@ -27,7 +31,7 @@ class Range:
         self.subnet, self.start, self.end, self.gateway = subnet, start, end, gateway
 
     @classmethod
-    def from_config(cls, ipam: dict) -> Range:
+    def from_config(cls, ipam: dict[str, Any]) -> Range:
         """`subnet`/`rangeStart`/`rangeEnd`/`gateway`, or host-local's `ranges[0][0]`."""
         r = ipam
         if "subnet" not in r and r.get("ranges"):

@@ -133,10 +133,10 @@ def read_env(command: str) -> Env:
 def host_veth_name(cid: str, ifname: str) -> str:
     """Deterministic, so DEL and GC find it without state: 'pr' + 11 hex chars."""
     try:
-        from _sha256 import sha256  # skips hashlib's OpenSSL load (~5 ms)
+        from _sha256 import sha256  # type: ignore[import-not-found]  # skips hashlib's OpenSSL load (~5 ms)
     except ImportError:
         from hashlib import sha256
-    return "pr" + sha256(f"{cid}/{ifname}".encode()).hexdigest()[:11]
+    return "pr" + str(sha256(f"{cid}/{ifname}".encode()).hexdigest())[:11]
 
 
 # ---- per-attachment state ------------------------------------------------------------------
