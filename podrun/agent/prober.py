@@ -10,10 +10,9 @@ changes. The pod worker reads `results()` and acts (kill on liveness/startup Fai
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,18 +110,32 @@ def static_env(container: Container | None) -> dict[str, str]:
     return core.static_env(entries)
 
 
-async def run_handler(probe: Probe, target: ProbeTarget, container: Container | None, *,
-                      exec_sync: ExecSync | None, executor: ThreadPoolExecutor | None,
-                      netns: NetnsSockets | None) -> ProbeRun:
-    """Run a probe's action once (no retries) and say what came of it."""
+ProbeCall = Callable[[], Awaitable[ProbeRun]]
+
+
+def prepare_handler(probe: Probe, target: ProbeTarget, container: Container | None, *,
+                    exec_sync: ExecSync | None, executor: ThreadPoolExecutor | None,
+                    netns: NetnsSockets | None) -> ProbeCall:
+    """Resolve a probe's action once for a container instance: a call that runs it.
+
+    Port names, the URL, headers and the `$(VAR)` expansion are worked out here, so a
+    worker pays for them once per container instance instead of once per tick.
+    """
     t = core.timing(timeout_seconds=probe.timeout_seconds)
+
+    def error(message: str) -> ProbeCall:
+        async def fail() -> ProbeRun:
+            return ProbeRun(Outcome.UNKNOWN, "", error=message)
+        return fail
+
     try:
         if probe.exec is not None:
             if exec_sync is None:
-                return ProbeRun(Outcome.UNKNOWN, "", error="no exec runtime")
+                return error("no exec runtime")
+            run_exec = exec_sync
             argv = core.expand_static(list(probe.exec.command or ()), static_env(container))
-            return await exec_probe.probe(exec_sync, target.sandbox_id, target.container_id,
-                                          argv, timeout=t.timeout, executor=executor)
+            return lambda: exec_probe.probe(run_exec, target.sandbox_id, target.container_id,
+                                            argv, timeout=t.timeout, executor=executor)
         if probe.http_get is not None:
             h = probe.http_get
             port = core.resolve_port(h.port, named_ports(target, container))
@@ -130,22 +143,30 @@ async def run_handler(probe: Probe, target: ProbeTarget, container: Container | 
             url = http_probe.probe_url(h.scheme, host, port, h.path)
             headers = http_probe.build_headers(
                 (x.name, x.value) for x in (h.http_headers or ()))
-            return await http_probe.probe(url, headers, timeout=t.timeout, netns_path=ns,
-                                          netns=netns)
+            return lambda: http_probe.probe(url, headers, timeout=t.timeout, netns_path=ns,
+                                            netns=netns)
         if probe.tcp_socket is not None:
             port = core.resolve_port(probe.tcp_socket.port, named_ports(target, container))
             host, ns = endpoint(probe.tcp_socket.host, target)
-            return await tcp_probe.probe(host, port, timeout=t.timeout, netns_path=ns,
-                                         netns=netns)
+            return lambda: tcp_probe.probe(host, port, timeout=t.timeout, netns_path=ns,
+                                           netns=netns)
         if probe.grpc is not None:
-            port = core.resolve_port(probe.grpc.port, {})
+            g = probe.grpc
+            port = core.resolve_port(g.port, {})
             host, ns = endpoint(None, target)
-            return await grpc_probe.probe(host, port, probe.grpc.service, timeout=t.timeout,
-                                          netns_path=ns, netns=netns, executor=executor)
+            return lambda: grpc_probe.probe(host, port, g.service, timeout=t.timeout,
+                                            netns_path=ns, netns=netns, executor=executor)
     except core.PortError as e:
-        return ProbeRun(Outcome.UNKNOWN, "", error=str(e))
-    return ProbeRun(Outcome.UNKNOWN, "", error=f"missing probe handler for "
-                    f"{pod_description(target)}:{target.container_name}")
+        return error(str(e))
+    return error(f"missing probe handler for {pod_description(target)}:{target.container_name}")
+
+
+async def run_handler(probe: Probe, target: ProbeTarget, container: Container | None, *,
+                      exec_sync: ExecSync | None, executor: ThreadPoolExecutor | None,
+                      netns: NetnsSockets | None) -> ProbeRun:
+    """Run a probe's action once (no retries) and say what came of it."""
+    return await prepare_handler(probe, target, container, exec_sync=exec_sync,
+                                 executor=executor, netns=netns)()
 
 
 class _Container:
@@ -175,7 +196,9 @@ class _Worker:
             failure_threshold=probe.failure_threshold,
             termination_grace_period_seconds=probe.termination_grace_period_seconds))
         self.state.observe_container(entry.target.container_id)
-        self.trigger = asyncio.Event()
+        self.triggered = False  # the one-slot manual trigger channel
+        self._waiter: asyncio.Future[None] | None = None
+        self._call: tuple[ProbeTarget, Container, ProbeCall] | None = None
         self.task: asyncio.Task[None] | None = None
         self.runs = 0  # probe runs started (tests, bench)
         self.run_times: list[float] = []  # loop times the runs started at, when recorded
@@ -208,11 +231,24 @@ class _Worker:
             if not keep or self.state.stopped:
                 return
             run_at, tick = core.next_run(first, period, tick, loop.time())
-            delay = run_at - loop.time()
-            if delay > 0 and not self.trigger.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.trigger.wait(), delay)
-            self.trigger.clear()
+            if run_at > loop.time() and not self.triggered:
+                await self._sleep_until(loop, run_at)
+            self.triggered = False
+
+    async def _sleep_until(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
+        # A bare future and a timer handle: cheaper than wait_for(Event.wait()) per tick.
+        fut = self._waiter = loop.create_future()
+        timer = loop.call_at(when, _wake, fut)
+        try:
+            await fut
+        finally:
+            timer.cancel()
+            self._waiter = None
+
+    def trigger(self) -> None:
+        self.triggered = True
+        if self._waiter is not None:
+            _wake(self._waiter)
 
     async def _do_probe(self) -> bool:
         entry, st, mgr = self.entry, self.state, self.mgr
@@ -249,15 +285,27 @@ class _Worker:
                 mgr.trigger_readiness(target.pod_uid, target.container_name)
         return True
 
+    def _handler(self) -> ProbeCall:
+        target, container = self.entry.target, self.entry.container
+        if self._call is None or self._call[0] is not target or self._call[1] is not container:
+            call = prepare_handler(self.probe, target, container, exec_sync=self.mgr.exec_sync,
+                                   executor=self.mgr.executor, netns=self.mgr.netns)
+            self._call = (target, container, call)
+        return self._call[2]
+
     async def _probe_with_retries(self) -> ProbeRun:
         run = ProbeRun(Outcome.UNKNOWN, "")
+        call = self._handler()
         for _ in range(core.MAX_PROBE_RETRIES):
-            run = await run_handler(self.probe, self.entry.target, self.entry.container,
-                                    exec_sync=self.mgr.exec_sync, executor=self.mgr.executor,
-                                    netns=self.mgr.netns)
+            run = await call()
             if run.error is None:
                 break
         return run
+
+
+def _wake(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
 
 
 class ProbeManager:
@@ -316,6 +364,9 @@ class ProbeManager:
         pod = self._pods.setdefault(target.pod_uid, {})
         entry = pod.get(target.container_name)
         if entry is not None:
+            old = entry.target.netns_path
+            if old and old != target.netns_path:  # a new sandbox: spare sockets are stale
+                self.netns.forget(old)
             entry.target = target
             entry.container = container
             entry.running = True
@@ -356,6 +407,8 @@ class ProbeManager:
         for entry in self._pods.pop(pod_uid, {}).values():
             for w in entry.workers.values():
                 w.stop()
+            if entry.target.netns_path:
+                self.netns.forget(entry.target.netns_path)
         self._terminating.discard(pod_uid)
 
     def pod_terminating(self, pod_uid: str) -> None:
@@ -377,7 +430,7 @@ class ProbeManager:
         entry = self._pods.get(pod_uid, {}).get(container_name)
         w = entry.workers.get(ProbeType.READINESS) if entry else None
         if w is not None:
-            w.trigger.set()
+            w.trigger()
 
     def results(self, pod_uid: str, container_name: str, container_id: str) -> ProbeResults:
         """The published values for this container instance (assumed running).

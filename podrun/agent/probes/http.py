@@ -10,9 +10,12 @@ BEHAVIOR.md 4.3 and 6.4; K8S: pkg/probe/http/{request.go,http.go}.
 from __future__ import annotations
 
 import asyncio
+import functools
+import socket
 import ssl
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 from podrun import KUBE_VERSION
@@ -92,10 +95,14 @@ def build_headers(user: Iterable[tuple[str | None, str | None]], purpose: str = 
 
 
 def request_bytes(url: URL, headers: Sequence[tuple[str, str]], host: str | None = None) -> bytes:
-    """The request as Go's Request.write puts it on the wire with keep-alives disabled.
+    """The request as Go's Request.write puts it on the wire (cached: probes repeat it)."""
+    return _request_bytes(url, tuple(headers), host)
 
-    Request line, Host, User-Agent (absent when set empty), the other headers sorted by key
-    (values in order), then `Connection: close`.
+
+@functools.lru_cache(maxsize=8192)
+def _request_bytes(url: URL, headers: tuple[tuple[str, str], ...], host: str | None) -> bytes:
+    """Keep-alives disabled: request line, Host, User-Agent (absent when set empty), the
+    other headers sorted by key (values in order), then `Connection: close`.
     """
     host_value = host or next((v for k, v in headers if k == "Host" and v), url.hostport)
     lines = [f"GET {url.request_uri} HTTP/1.1", f"Host: {host_value}"]
@@ -133,6 +140,69 @@ class HTTPError(Exception):
         self.https_to_http = https_to_http
 
 
+class _SockReader:
+    """StreamReader's read methods straight on a non-blocking socket (plain HTTP).
+
+    Cheaper than a transport, protocol and StreamReader per probe: two event-loop calls
+    per response on a quick server.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._loop = asyncio.get_running_loop()
+        self._buf = bytearray()
+        self._eof = False
+
+    async def _fill(self) -> bool:
+        if self._eof:
+            return False
+        data = await self._loop.sock_recv(self._sock, 65536)
+        if not data:
+            self._eof = True
+            return False
+        self._buf += data
+        return True
+
+    async def readuntil(self, sep: bytes) -> bytes:
+        start = 0
+        while True:
+            i = self._buf.find(sep, start)
+            if i >= 0:
+                out = bytes(self._buf[:i + len(sep)])
+                del self._buf[:i + len(sep)]
+                return out
+            if len(self._buf) > MAX_HEADER_BYTES:
+                raise asyncio.LimitOverrunError("header too long", len(self._buf))
+            start = max(0, len(self._buf) - len(sep) + 1)
+            if not await self._fill():
+                partial = bytes(self._buf)
+                self._buf.clear()
+                raise asyncio.IncompleteReadError(partial, None)
+
+    async def readline(self) -> bytes:
+        try:
+            return await self.readuntil(b"\n")
+        except asyncio.IncompleteReadError as e:
+            return e.partial
+
+    async def readexactly(self, n: int) -> bytes:
+        while len(self._buf) < n:
+            if not await self._fill():
+                partial = bytes(self._buf)
+                self._buf.clear()
+                raise asyncio.IncompleteReadError(partial, n)
+        out = bytes(self._buf[:n])
+        del self._buf[:n]
+        return out
+
+    async def read(self, n: int) -> bytes:
+        if not self._buf and not await self._fill():
+            return b""
+        out = bytes(self._buf[:n])
+        del self._buf[:n]
+        return out
+
+
 class _Exchange:
     """One GET on one connection."""
 
@@ -145,22 +215,24 @@ class _Exchange:
         url = self.url
         sock = await dial(url.host, url.port, netns_path=netns_path, netns=netns)
         writer: asyncio.StreamWriter | None = None
+        reader: Any
         try:
-            try:
-                if url.scheme == "https":
+            request = request_bytes(url, headers, host_header)
+            if url.scheme == "https":
+                try:
                     reader, writer = await asyncio.open_connection(
-                        sock=sock, ssl=_TLS, server_hostname=url.host,
-                        limit=MAX_HEADER_BYTES)
-                else:
-                    reader, writer = await asyncio.open_connection(sock=sock,
-                                                                   limit=MAX_HEADER_BYTES)
-            except ssl.SSLError as e:
-                if e.reason in ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE",
-                                "HTTP_REQUEST", "PACKET_LENGTH_TOO_LONG"):
-                    raise HTTPError(HTTP_TO_HTTPS, https_to_http=True) from None
-                raise HTTPError(f"tls: {(e.reason or str(e)).lower().replace('_', ' ')}") from None
-            writer.write(request_bytes(url, headers, host_header))
-            await writer.drain()
+                        sock=sock, ssl=_TLS, server_hostname=url.host, limit=MAX_HEADER_BYTES)
+                except ssl.SSLError as e:
+                    if e.reason in ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE",
+                                    "HTTP_REQUEST", "PACKET_LENGTH_TOO_LONG"):
+                        raise HTTPError(HTTP_TO_HTTPS, https_to_http=True) from None
+                    reason = (e.reason or str(e)).lower().replace("_", " ")
+                    raise HTTPError(f"tls: {reason}") from None
+                writer.write(request)
+                await writer.drain()
+            else:
+                reader = _SockReader(sock)
+                await asyncio.get_running_loop().sock_sendall(sock, request)
             resp = await self._read_head(reader)
             resp.url = url
             self.in_body = True
@@ -178,7 +250,7 @@ class _Exchange:
             else:
                 sock.close()
 
-    async def _read_head(self, reader: asyncio.StreamReader) -> Response:
+    async def _read_head(self, reader: Any) -> Response:
         while True:
             try:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -210,7 +282,7 @@ class _Exchange:
                 continue  # informational: Go reads the next response
             return Response(status, headers)
 
-    async def _read_body(self, reader: asyncio.StreamReader, resp: Response) -> bytes:
+    async def _read_body(self, reader: Any, resp: Response) -> bytes:
         if resp.status in (204, 304) or 100 <= resp.status < 200:
             return b""
         te = (resp.header("Transfer-Encoding") or "").lower()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import ipaddress
 import os
 import socket
@@ -40,43 +41,86 @@ def go_errno_text(err: OSError) -> str:
 
 
 class NetnsSockets:
-    """Creates sockets inside network namespaces from one dedicated thread."""
+    """Creates sockets inside network namespaces from one dedicated thread.
 
-    def __init__(self) -> None:
+    Each trip to the thread (a wake-up and two setns calls) makes `batch` sockets and keeps
+    the spares per (netns, family), so steady probing pays for a trip every few probes.
+    `forget()` drops the spares of a netns that is going away.
+    """
+
+    def __init__(self, batch: int = 4) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="podrun-netns")
         self._home: int | None = None
         self._lock = threading.Lock()
+        self._spare: dict[tuple[str, int], list[socket.socket]] = {}
+        self.batch = max(1, batch)
         self.created = 0
+        self.trips = 0
 
-    def _create(self, netns_path: str, family: int) -> socket.socket:
+    def _create(self, netns_path: str, family: int, count: int) -> list[socket.socket]:
         with self._lock:
             if self._home is None:
-                # This thread's own netns (the daemon's), to come back to after each socket.
+                # This thread's own netns (the daemon's), to come back to after each batch.
                 self._home = os.open(f"/proc/self/task/{threading.get_native_id()}/ns/net",
                                      os.O_RDONLY | os.O_CLOEXEC)
+            socks: list[socket.socket] = []
             fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
             try:
                 syscalls.setns(fd, syscalls.CLONE_NEWNET)
                 try:
-                    sock = socket.socket(family, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+                    for _ in range(count):
+                        socks.append(socket.socket(family, socket.SOCK_STREAM | socket.SOCK_CLOEXEC))
                 finally:
                     syscalls.setns(self._home, syscalls.CLONE_NEWNET)
+            except BaseException:
+                for s in socks:
+                    s.close()
+                raise
             finally:
                 os.close(fd)
-            self.created += 1
-            sock.setblocking(False)
-            return sock
+            for s in socks:
+                s.setblocking(False)
+            self.created += len(socks)
+            self.trips += 1
+            return socks
 
     async def socket(self, netns_path: str, family: int = socket.AF_INET) -> socket.socket:
         """A new unconnected, non-blocking TCP socket that lives in `netns_path`."""
+        spare = self._spare.get((netns_path, family))
+        if spare:
+            return spare.pop()
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, self._create, netns_path, family)
+        socks = await loop.run_in_executor(self._pool, self._create, netns_path, family,
+                                           self.batch)
+        sock = socks.pop()
+        if socks:
+            self._spare.setdefault((netns_path, family), []).extend(socks)
+        return sock
+
+    def forget(self, netns_path: str) -> None:
+        """Close the spare sockets made in `netns_path` (its pod is going away)."""
+        for key in [k for k in self._spare if k[0] == netns_path]:
+            for s in self._spare.pop(key):
+                s.close()
 
     def close(self) -> None:
+        for socks in self._spare.values():
+            for s in socks:
+                s.close()
+        self._spare.clear()
         self._pool.shutdown(wait=False)
         if self._home is not None:
             os.close(self._home)
             self._home = None
+
+
+@functools.lru_cache(maxsize=4096)
+def _ip_family(host: str) -> int | None:
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    return socket.AF_INET6 if ip.version == 6 else socket.AF_INET
 
 
 async def dial(host: str, port: int, *, netns_path: str | None = None,
@@ -87,11 +131,11 @@ async def dial(host: str, port: int, *, netns_path: str | None = None,
     """
     loop = asyncio.get_running_loop()
     addr_text = join_host_port(host, port)
-    try:
-        ip = ipaddress.ip_address(host)
-        family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+    family_or_none = _ip_family(host)
+    if family_or_none is not None:
+        family = family_or_none
         addr: tuple[str, int] = (host, port)
-    except ValueError:
+    else:
         try:
             infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror:

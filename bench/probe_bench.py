@@ -1,0 +1,226 @@
+"""Probe manager load: 200 targets x 2 HTTP probes (readiness + liveness) every 1 s for 30 s.
+
+Run as root from the repository root:
+
+    .venv/bin/python bench/probe_bench.py                       # netns mode, spread starts
+    .venv/bin/python bench/probe_bench.py --mode podip          # via a veth to a pod IP
+    .venv/bin/python bench/probe_bench.py --mode loopback       # host loopback, no root
+    .venv/bin/python bench/probe_bench.py --no-spread           # all workers tick together
+    .venv/bin/python bench/probe_bench.py --micro 3000          # cost of one connect, per path
+
+The HTTP servers run in a child process (inside a private netns `podrun-probe-bench-*` for
+the netns and podip modes), so the figures are the probing process alone:
+- daemon CPU: process CPU time (all threads) / wall time over the measured window;
+- start jitter: how late each probe run starts against its worker's aligned tick
+  (first run + k * period), p50/p99/max over all runs.
+The podip mode gives the netns a veth pair with 198.18.0.1/30 (host) and 198.18.0.2/30
+(pod), the RFC 2544 benchmarking range; everything is removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from podrun.agent.prober import ProbeManager, ProbeTarget  # noqa: E402
+from podrun.agent.probes import http as H  # noqa: E402
+from podrun.agent.probes.netns import NetnsSockets, dial  # noqa: E402
+from podrun.clock import RealClock  # noqa: E402
+from podrun.spec.types import Container, HTTPGetAction, Probe  # noqa: E402
+
+SERVER = r"""
+import asyncio, sys
+async def handle(r, w):
+    try:
+        await r.readuntil(b"\r\n\r\n")
+        w.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+        await w.drain()
+    except Exception:
+        pass
+    w.close()
+async def main():
+    host, n = sys.argv[1], int(sys.argv[2])
+    servers = [await asyncio.start_server(handle, host, 0, backlog=1024) for _ in range(n)]
+    print(" ".join(str(s.sockets[0].getsockname()[1]) for s in servers), flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+asyncio.run(main())
+"""
+
+
+def sh(*args: str) -> None:
+    subprocess.run(args, check=True)
+
+
+class Pods:
+    """The server child and, for netns/podip, the namespace (and veth) it lives in."""
+
+    def __init__(self, mode: str, ports: int) -> None:
+        self.mode = mode
+        self.ns: str | None = None
+        prefix: list[str] = []
+        host = "127.0.0.1"
+        if mode in ("netns", "podip"):
+            self.ns = f"podrun-probe-bench-{secrets.token_hex(3)}"
+            sh("ip", "netns", "add", self.ns)
+            sh("ip", "-n", self.ns, "link", "set", "lo", "up")
+            prefix = ["ip", "netns", "exec", self.ns]
+            if mode == "podip":
+                h, p = f"pbh{secrets.token_hex(2)}", f"pbp{secrets.token_hex(2)}"
+                sh("ip", "link", "add", h, "type", "veth", "peer", "name", p)
+                sh("ip", "link", "set", p, "netns", self.ns)
+                sh("ip", "addr", "add", "198.18.0.1/30", "dev", h)
+                sh("ip", "-n", self.ns, "addr", "add", "198.18.0.2/30", "dev", p)
+                sh("ip", "link", "set", h, "up")
+                sh("ip", "-n", self.ns, "link", "set", p, "up")
+                host = "198.18.0.2"
+        self.pod_ip = host if mode != "netns" else None
+        self.netns_path = f"/run/netns/{self.ns}" if mode == "netns" else None
+        self.proc = subprocess.Popen(prefix + [sys.executable, "-c", SERVER, host, str(ports)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        self.ports = [int(p) for p in self.proc.stdout.readline().split()]
+
+    def close(self) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        if self.ns:  # deleting the netns deletes the veth pair with it
+            subprocess.run(["ip", "netns", "del", self.ns], check=False)
+
+
+def pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(q * len(xs)))]
+
+
+async def load(pods: Pods, targets: int, seconds: float, spread: bool) -> dict[str, float]:
+    clock = RealClock()
+    started = clock.monotonic() if spread else clock.monotonic() - 3600
+    events: list[tuple[str, ...]] = []
+    pm = ProbeManager(exec_sync=lambda *a: None, clock=clock, on_change=lambda u, c: None,
+                      record_event=lambda *e: events.append(e), daemon_started_at=started)
+    pm.record_run_times = True
+    for i in range(targets):
+        port = pods.ports[i % len(pods.ports)]
+        c = Container(name="app",
+                      readiness_probe=Probe(http_get=HTTPGetAction(path="/ready", port=port),
+                                            period_seconds=1),
+                      liveness_probe=Probe(http_get=HTTPGetAction(path="/live", port=port),
+                                           period_seconds=1))
+        pm.add_container(ProbeTarget(pod_uid=f"pod{i}", pod_name=f"p{i}", namespace="bench",
+                                     container_name="app", container_id=f"c{i}",
+                                     started_at=clock.wall() - 100, pod_ip=pods.pod_ip,
+                                     netns_path=pods.netns_path, sandbox_id="sb", ports={}),
+                         c)
+    await asyncio.sleep(2.0)  # warm-up: jitter spread, first runs
+    lags: list[tuple[float, float]] = []
+    stop = False
+
+    async def lag_monitor() -> None:
+        loop = asyncio.get_running_loop()
+        while not stop:
+            t = loop.time()
+            await asyncio.sleep(0.01)
+            lags.append((t, loop.time() - t - 0.01))
+
+    mon = asyncio.get_running_loop().create_task(lag_monitor())
+    t0, cpu0, wall0 = os.times(), time.process_time(), time.monotonic()
+    await asyncio.sleep(seconds)
+    t1, cpu1, wall1 = os.times(), time.process_time(), time.monotonic()
+    stop = True
+    await mon
+    lates: list[float] = []
+    runs = 0
+    for i in range(targets):
+        for w in pm.workers(f"pod{i}", "app").values():
+            ts = w.run_times
+            runs += len(ts)
+            lates += [t - (ts[0] + k * 1.0) for k, t in enumerate(ts)]
+    await pm.close()
+    failures = sum(1 for e in events if e[2] == "Unhealthy")
+    worst = sorted(lags, key=lambda x: -x[1])[:5]
+    if os.environ.get("PROBE_BENCH_DEBUG"):
+        print("worst loop lags (s after start, ms):",
+              [(round(t - wall0 + 0.0, 1), round(1000 * d, 1)) for t, d in worst])
+    return {"cpu": (cpu1 - cpu0) / (wall1 - wall0), "runs": runs,
+            "lag_p99_ms": 1000 * pct([d for _, d in lags], 0.99),
+            "lag_max_ms": 1000 * max(d for _, d in lags),
+            "user": (t1.user - t0.user) / (wall1 - wall0),
+            "sys": (t1.system - t0.system) / (wall1 - wall0), "failures": failures,
+            "p50_ms": 1000 * pct(lates, 0.50), "p99_ms": 1000 * pct(lates, 0.99),
+            "max_ms": 1000 * max(lates), "probes_per_s": runs / (wall1 - wall0 + 2.0)}
+
+
+async def micro(n: int) -> None:
+    """Per-connection CPU of the two paths to a pod: dial its IP vs. make the socket inside."""
+    results = {}
+    for mode in ("podip", "netns"):
+        pods = Pods(mode, 1)
+        try:
+            host = pods.pod_ip or "127.0.0.1"
+            sockets = NetnsSockets()
+            url = H.probe_url("http", host, pods.ports[0], "/")
+            hdrs = H.build_headers([])
+            for what in ("connect", "http"):
+                c0, w0 = time.process_time(), time.monotonic()
+                for _ in range(n):
+                    if what == "connect":
+                        s = await dial(host, pods.ports[0], netns_path=pods.netns_path,
+                                       netns=sockets)
+                        s.close()
+                    else:
+                        await H.probe(url, hdrs, timeout=1, netns_path=pods.netns_path,
+                                      netns=sockets)
+                c1, w1 = time.process_time(), time.monotonic()
+                results[(mode, what)] = (1e6 * (c1 - c0) / n, 1e6 * (w1 - w0) / n)
+            sockets.close()
+        finally:
+            pods.close()
+    for (mode, what), (cpu_us, wall_us) in results.items():
+        print(f"{mode:6} {what:8} cpu {cpu_us:7.1f} us/op   wall {wall_us:7.1f} us/op")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--mode", choices=["netns", "podip", "loopback"], default="netns")
+    ap.add_argument("--targets", type=int, default=200)
+    ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--no-spread", action="store_true",
+                    help="daemon started long ago: no start jitter, all workers tick together")
+    ap.add_argument("--micro", type=int, default=0, metavar="N",
+                    help="instead: N sequential connects/probes per path (podip vs netns)")
+    args = ap.parse_args()
+    if (args.micro or args.mode != "loopback") and os.geteuid() != 0:
+        sys.exit("probe_bench: netns and podip modes need root")
+    if args.micro:
+        asyncio.run(micro(args.micro))
+        return
+    pods = Pods(args.mode, min(args.targets, 200))
+    try:
+        r = asyncio.run(load(pods, args.targets, args.seconds, not args.no_spread))
+    finally:
+        pods.close()
+    print(f"mode={args.mode} targets={args.targets} probes=2x{args.targets}/s "
+          f"spread={not args.no_spread} window={args.seconds:g}s")
+    print(f"daemon CPU {100 * r['cpu']:.1f}% of one core (user {100 * r['user']:.1f}%, "
+          f"kernel {100 * r['sys']:.1f}%); {r['probes_per_s']:.0f} probes/s; "
+          f"{int(r['runs'])} runs, {int(r['failures'])} failures")
+    print(f"start lateness vs aligned tick: p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, "
+          f"max {r['max_ms']:.1f} ms")
+    print(f"event loop lag (10 ms sleeper): p99 {r['lag_p99_ms']:.1f} ms, "
+          f"max {r['lag_max_ms']:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
