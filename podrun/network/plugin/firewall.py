@@ -183,3 +183,118 @@ def delete_table(table: str) -> None:
         nft(f"delete table ip {table}\n")
     except FirewallError:
         pass
+
+
+# ---- iptables backend (hosts without nftables; config "firewall": "iptables") ----------------
+#
+# The same rules as chains in the nat table, rules instead of set/map elements:
+#   PREROUTING/OUTPUT  -m addrtype --dst-type LOCAL -j <base>-HP
+#   POSTROUTING        -j <base>-PR
+#   <base>-HP          -p tcp --dport 8080 [-d hostIP] -m comment "<id>" -j DNAT --to podIP:80
+#   <base>-PR          ctstate DNAT from 127/8 -> MASQUERADE; ctstate DNAT from a pod net ->
+#                      MASQUERADE; pod net -> not pod net, not multicast -> MASQUERADE
+
+
+def _chains(table: str) -> tuple[str, str]:
+    if table == "podrun":
+        base = "PODRUN"
+    else:
+        try:
+            from _sha256 import sha256  # type: ignore[import-not-found]
+        except ImportError:
+            from hashlib import sha256
+        base = "PODRUN-" + str(sha256(table.encode()).hexdigest())[:8]
+    return base + "-HP", base + "-PR"
+
+
+def _ipt(*args: str, check: bool = True) -> tuple[int, str]:
+    import subprocess
+
+    binary = _which("iptables")
+    proc = subprocess.run([binary, "-w", "-t", "nat", *args], capture_output=True, check=False)
+    if check and proc.returncode != 0:
+        raise FirewallError(f"iptables {' '.join(args)}: "
+                            f"{proc.stderr.decode(errors='replace').strip()}")
+    return proc.returncode, proc.stdout.decode()
+
+
+def _which(name: str) -> str:
+    import shutil
+
+    path = shutil.which(name, path="/usr/sbin:/sbin:/usr/bin:/bin")
+    if path is None:
+        raise FirewallError(f"{name} is not installed")
+    return path
+
+
+def _ensure(chain: str, *rule: str) -> None:
+    if _ipt("-C", chain, *rule, check=False)[0] != 0:
+        _ipt("-A", chain, *rule)
+
+
+def _port_rule(p: HostPort, comment: str) -> list[str]:
+    rule = ["-p", p.protocol, "--dport", str(p.host_port)]
+    if p.host_ip and p.host_ip != "0.0.0.0":
+        rule += ["-d", p.host_ip]
+    return rule + ["-m", "comment", "--comment", comment, "-j", "DNAT", "--to-destination",
+                   f"{p.pod_ip}:{p.container_port}"]
+
+
+def ipt_available() -> bool:
+    try:
+        _ipt("-S", "POSTROUTING")
+        return True
+    except FirewallError:
+        return False
+
+
+def ipt_setup(table: str, subnet: str, masquerade: bool, ports: Iterable[HostPort],
+              comment: str) -> None:
+    hp, pr = _chains(table)
+    for chain in (hp, pr):
+        _ipt("-N", chain, check=False)
+    _ensure("PREROUTING", "-m", "addrtype", "--dst-type", "LOCAL", "-j", hp)
+    _ensure("OUTPUT", "-m", "addrtype", "--dst-type", "LOCAL", "-j", hp)
+    _ensure("POSTROUTING", "-j", pr)
+    _ensure(pr, "-s", "127.0.0.0/8", "-m", "conntrack", "--ctstate", "DNAT", "-j", "MASQUERADE")
+    _ensure(pr, "-s", subnet, "-m", "conntrack", "--ctstate", "DNAT", "-j", "MASQUERADE")
+    if masquerade:
+        _ensure(pr, "-s", subnet, "!", "-d", subnet, "-m", "addrtype", "!", "--dst-type",
+                "MULTICAST", "-j", "MASQUERADE")
+    ports = list(ports)
+    existing = _ipt("-S", hp)[1]
+    for p in ports:
+        dest = f" -d {p.host_ip}/32" if p.host_ip and p.host_ip != "0.0.0.0" else ""
+        for line in existing.splitlines():
+            if f" -p {p.protocol} " in line and f"--dport {p.host_port} " in line and \
+                    (not dest or dest in line or " -d " not in line):
+                raise FirewallError(f"hostPort already allocated on this host "
+                                    f"({p.host_port}/{p.protocol}): {line}")
+    done: list[HostPort] = []
+    try:
+        for p in ports:
+            _ipt("-A", hp, *_port_rule(p, comment))
+            done.append(p)
+    except FirewallError:
+        ipt_remove_ports(table, done, comment)
+        raise
+
+
+def ipt_remove_ports(table: str, ports: Iterable[HostPort], comment: str) -> None:
+    hp, _pr = _chains(table)
+    for p in ports:
+        while _ipt("-D", hp, *_port_rule(p, comment), check=False)[0] == 0:
+            pass
+
+
+def ipt_delete_table(table: str) -> None:
+    """Remove the jumps and chains of this table name (tests, uninstall)."""
+    hp, pr = _chains(table)
+    for chain, rule in (("PREROUTING", ["-m", "addrtype", "--dst-type", "LOCAL", "-j", hp]),
+                        ("OUTPUT", ["-m", "addrtype", "--dst-type", "LOCAL", "-j", hp]),
+                        ("POSTROUTING", ["-j", pr])):
+        while _ipt("-D", chain, *rule, check=False)[0] == 0:
+            pass
+    for chain in (hp, pr):
+        _ipt("-F", chain, check=False)
+        _ipt("-X", chain, check=False)

@@ -61,6 +61,7 @@ class Conf:
         self.state_dir: str = kw["state_dir"]
         self.ipam: dict[str, Any] = kw["ipam"]
         self.runtime: dict[str, Any] = kw["runtime"]
+        self.firewall: str = kw["firewall"]
 
     @property
     def delegated_ipam(self) -> str | None:
@@ -97,6 +98,10 @@ def parse_conf(data: bytes) -> Conf:
     if not isinstance(table, str) or not table.replace("-", "").replace("_", "").isalnum():
         raise PluginError(ERR_INVALID_CONFIG, f"invalid nftTable {table!r}")
     runtime = raw.get("runtimeConfig") or {}
+    fw = raw.get("firewall") or "auto"
+    if fw not in ("auto", "nftables", "iptables"):
+        raise PluginError(ERR_INVALID_CONFIG, f"firewall must be auto, nftables or iptables, "
+                          f"not {fw!r}")
     return Conf(raw=raw, version=version, name=name, bridge=bridge, mtu=mtu,
                 is_gateway=bool(raw.get("isGateway", True)),
                 ip_masq=bool(raw.get("ipMasq", True)),
@@ -104,7 +109,7 @@ def parse_conf(data: bytes) -> Conf:
                 promisc=bool(raw.get("promiscMode", False)), table=table,
                 data_dir=ipam.get("dataDir") or DEFAULT_DATA_DIR,
                 state_dir=raw.get("stateDir") or DEFAULT_STATE_DIR, ipam=ipam,
-                runtime=runtime if isinstance(runtime, dict) else {})
+                runtime=runtime if isinstance(runtime, dict) else {}, firewall=fw)
 
 
 class Env:
@@ -218,6 +223,19 @@ def _port_mappings(conf: Conf, pod_ip: str) -> list[Any]:
                               str(e)) from e
         out.append(HostPort(hp, cp, proto, host_ip, pod_ip))
     return out
+
+
+def _backend(conf: Conf) -> str:
+    """nftables when usable (auto), else iptables."""
+    from . import firewall
+
+    if conf.firewall != "auto":
+        return conf.firewall
+    return "nftables" if firewall.available() else "iptables"
+
+
+def _comment(conf: Conf, cid: str, ifname: str) -> str:
+    return f"podrun-bridge {conf.name} {cid}/{ifname}"
 
 
 def _open_netns(path: str) -> int:
@@ -357,15 +375,21 @@ def cmd_add(conf: Conf, env: Env, stdin: bytes) -> dict[str, Any]:
             pod.add_route(str(dst.network_address), dst.prefixlen, via, cv.index)
             out_routes.append({"dst": str(dst), "gw": via})
         # 5. the firewall: masquerade and hostPorts
-        if conf.ip_masq or ports:
+        backend = _backend(conf) if conf.ip_masq or ports else ""
+        if backend:
             try:
-                firewall.setup(conf.table, str(subnet), conf.ip_masq, ports)
+                if backend == "nftables":
+                    firewall.setup(conf.table, str(subnet), conf.ip_masq, ports)
+                else:
+                    firewall.ipt_setup(conf.table, str(subnet), conf.ip_masq, ports,
+                                       _comment(conf, env.container_id, env.ifname))
             except firewall.FirewallError as e:
                 code = ERR_HOSTPORT if "already allocated" in str(e) else ERR_FIREWALL
                 raise PluginError(code, "failed to set up nftables rules", str(e)) from e
         _write_state(conf, env.container_id, env.ifname, {
             "containerID": env.container_id, "ifname": env.ifname, "netns": env.netns,
             "veth": veth, "ip": str(iface.ip), "subnet": str(subnet), "table": conf.table,
+            "firewall": backend,
             "ports": [p.__dict__ for p in ports]})
         undo.clear()
     except OSError as e:
@@ -404,8 +428,10 @@ def _release(conf: Conf, env: Env, stdin: bytes, state: dict[str, Any] | None) -
             store.release(env.container_id, env.ifname)
     ports: list[Any] = []
     table = conf.table
+    backend = ""
     if state is not None:
         table = state.get("table") or table
+        backend = state.get("firewall") or ""
         ports = [firewall.HostPort(**p) for p in state.get("ports") or []]
     else:
         prev = conf.raw.get("prevResult") or {}
@@ -416,7 +442,12 @@ def _release(conf: Conf, env: Env, stdin: bytes, state: dict[str, Any] | None) -
             except (KeyError, ValueError):
                 continue
     if ports:
-        firewall.remove_ports(table, ports)
+        if not backend:
+            backend = _backend(conf)
+        if backend == "iptables":
+            firewall.ipt_remove_ports(table, ports, _comment(conf, env.container_id, env.ifname))
+        else:
+            firewall.remove_ports(table, ports)
     try:
         os.unlink(_state_path(conf, env.container_id, env.ifname))
     except FileNotFoundError:
@@ -505,8 +536,11 @@ def cmd_status(conf: Conf) -> None:
         raise PluginError(ERR_NOT_AVAILABLE, "netlink is not usable", str(e)) from e
     if not os.access("/proc/sys/net/ipv4/ip_forward", os.W_OK):
         raise PluginError(ERR_NOT_AVAILABLE, "not privileged (cannot configure networking)")
-    if conf.ip_masq and not firewall.available():
-        raise PluginError(ERR_NOT_AVAILABLE, "nftables is not available")
+    if conf.ip_masq:
+        usable = {"nftables": firewall.available, "iptables": firewall.ipt_available}
+        if not any(usable[b]() for b in (("nftables", "iptables") if conf.firewall == "auto"
+                                         else (conf.firewall,))):
+            raise PluginError(ERR_NOT_AVAILABLE, f"no usable firewall ({conf.firewall})")
     if not conf.delegated_ipam:
         try:
             rng = ipam.Range.from_config(conf.ipam)

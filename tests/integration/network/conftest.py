@@ -195,7 +195,7 @@ def stop_pause(sb: Sandbox) -> None:
 
 @dataclass
 class TestNet:
-    kind: str  # "podrun" | "reference"
+    kind: str  # "podrun" | "podrun-iptables" | "reference"
     name: str
     bridge: str
     subnet: str  # a.b.c.0/24
@@ -241,10 +241,11 @@ def _free_subnet() -> str:
 
 
 def _conflist(net: TestNet) -> dict:
-    if net.kind == "podrun":
+    if net.kind.startswith("podrun"):
         return {"cniVersion": "1.1.0", "name": net.name, "plugins": [{
             "type": "podrun-bridge", "bridge": net.bridge, "isGateway": True, "ipMasq": True,
             "hairpinMode": True, "nftTable": net.table, "stateDir": str(net.state_dir),
+            "firewall": "iptables" if net.kind == "podrun-iptables" else "nftables",
             "ipam": {"subnet": net.subnet, "dataDir": str(net.data_dir),
                      "routes": [{"dst": "0.0.0.0/0"}]},
             "capabilities": {"portMappings": True, "ips": True, "mac": True}}]}
@@ -271,7 +272,7 @@ def make_net(workdir: Path) -> Iterator[Callable[[str], TestNet]]:
                       gateway=subnet.replace(".0/24", ".1"), table=f"podrun_test_{tag}",
                       conf_dir=base / "net.d", cache_dir=base / "cache",
                       data_dir=base / "ipam", state_dir=base / "state",
-                      bin_dirs=[PODRUN_BIN] if kind == "podrun" else [REFERENCE_BIN])
+                      bin_dirs=[REFERENCE_BIN] if kind == "reference" else [PODRUN_BIN])
         net.conf_dir.mkdir(parents=True)
         (net.conf_dir / "10-test.conflist").write_text(json.dumps(_conflist(net)))
         made.append(net)
@@ -290,9 +291,12 @@ def make_net(workdir: Path) -> Iterator[Callable[[str], TestNet]]:
                 purge_iptables_for(net.name)
             if net.kind == "podrun":
                 run("nft", "delete", "table", "ip", net.table, check=False)
+            if net.kind == "podrun-iptables":
+                from podrun.network.plugin import firewall
+                firewall.ipt_delete_table(net.table)
 
 
-@pytest.fixture(params=["podrun", "reference"])
+@pytest.fixture(params=["podrun", "podrun-iptables", "reference"])
 def net(request: pytest.FixtureRequest, make_net: Callable[[str], TestNet]) -> TestNet:
     return make_net(request.param)
 

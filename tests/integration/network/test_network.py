@@ -112,8 +112,9 @@ def test_gc_removes_stale_attachments(net, sandboxes):
     assert net.leases() == [] and net.bridge_ports() == []
 
 
-def test_hostport_conflict_is_reported(make_net, sandboxes):
-    net = make_net("podrun")
+@pytest.mark.parametrize("kind", ["podrun", "podrun-iptables"])
+def test_hostport_conflict_is_reported(make_net, sandboxes, kind):
+    net = make_net(kind)
     a, b = sandboxes("a"), sandboxes("b")
     m = net.manager()
     hp = free_port()
@@ -138,3 +139,17 @@ def test_status_and_requested_ip_and_mac(make_net, sandboxes):
     assert r.ips == (want,)
     assert "02:42:ac:11:00:77" in a.ns("ip", "link", "show", "eth0").stdout
     m.teardown("sb-ip", a.netns)
+
+
+def test_containers_of_a_pod_talk_over_localhost(net, sandboxes):
+    """lo is up in every sandbox, whatever the conflist holds (the reference chain's loopback
+    plugin runs with CNI_IFNAME=eth0 and would leave lo down)."""
+    a = sandboxes("a")
+    m = net.manager()
+    m.setup("default", "a", "uid-a", "sb-lo", a.netns)
+    try:
+        a.httpd(8000, "same pod")
+        assert wget(a, "http://127.0.0.1:8000/") == "same pod"
+    finally:
+        a.kill()
+        m.teardown("sb-lo", a.netns)
