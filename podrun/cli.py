@@ -429,107 +429,11 @@ def _wait_pod(client: Any, ns: str, name: str, deadline: float, timeout: str) ->
 
 # ---------------------------------------------------------------- get
 
-def _age(ts: str | None, now: float | None = None) -> str:
-    from podrun.api.schema import parse_time
-    t = parse_time(ts)
-    if t is None:
-        return "<unknown>"
-    return human_duration((now or time.time()) - t.timestamp())
-
-
-def human_duration(seconds: float) -> str:
-    try:
-        from podrun.core.status import human_duration as hd
-        return str(hd(seconds))
-    except ImportError:
-        s = int(seconds)
-        if s < 0:
-            return "0s"
-        if s < 120:
-            return f"{s}s"
-        if s < 600:
-            return f"{s // 60}m{s % 60}s" if s % 60 else f"{s // 60}m"
-        if s < 3 * 3600:
-            return f"{s // 60}m"
-        return f"{s // 3600}h"
-
-
-def pod_row(pod: dict[str, Any], now: float | None = None) -> dict[str, str]:
-    """kubectl get pods columns for one pod (printPod), through podrun.core.status when
-    it is there."""
-    now = now or time.time()
-    try:
-        from podrun.core.status import kubectl_row
-        from podrun.spec.decode import decode
-        from podrun.spec.types import Pod
-        typed = decode(Pod, pod).value
-        if typed is not None:
-            r = kubectl_row(typed, now)
-            return {"NAME": r.name, "READY": r.ready, "STATUS": r.status,
-                    "RESTARTS": r.restarts, "AGE": r.age, "IP": r.ip, "NODE": r.node,
-                    "NOMINATED NODE": r.nominated_node, "READINESS GATES": r.readiness_gates}
-    except ImportError:
-        pass
-    meta, spec, st = pod["metadata"], pod.get("spec") or {}, pod.get("status") or {}
-    cs = st.get("containerStatuses") or []
-    status = st.get("reason") or st.get("phase") or "Unknown"
-    for c in cs:
-        w = (c.get("state") or {}).get("waiting") or {}
-        t = (c.get("state") or {}).get("terminated") or {}
-        if w.get("reason"):
-            status = w["reason"]
-        elif t.get("reason"):
-            status = t["reason"]
-    if meta.get("deletionTimestamp"):
-        status = "Terminating"
-    ready = sum(1 for c in cs if c.get("ready"))
-    return {"NAME": meta["name"], "READY": f"{ready}/{len(spec.get('containers') or [])}",
-            "STATUS": status, "RESTARTS": str(sum(int(c.get("restartCount") or 0) for c in cs)),
-            "AGE": _age(meta.get("creationTimestamp"), now),
-            "IP": st.get("podIP") or "<none>", "NODE": spec.get("nodeName") or "<none>",
-            "NOMINATED NODE": st.get("nominatedNodeName") or "<none>",
-            "READINESS GATES": "<none>"}
-
-
-POD_COLUMNS = ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
-POD_WIDE = POD_COLUMNS + ["IP", "NODE", "NOMINATED NODE", "READINESS GATES"]
-
-
-def _data_count(obj: dict[str, Any]) -> str:
-    return str(len(obj.get("data") or {}) + len(obj.get("binaryData") or {}))
-
-
-def event_object(ev: dict[str, Any]) -> str:
-    io = ev.get("involvedObject") or {}
-    return f"{(io.get('kind') or '').lower()}/{io.get('name', '')}"
-
-
-def event_last_seen(ev: dict[str, Any], now: float | None = None) -> str:
-    return _age(ev.get("lastTimestamp") or ev.get("eventTime") or ev.get("firstTimestamp"), now)
-
-
-def rows_for(resource: str, objs: list[dict[str, Any]], wide: bool,
-             all_ns: bool, now: float | None = None) -> tuple[list[str], list[list[str]]]:
-    now = now or time.time()
-    if resource == "pods":
-        cols = POD_WIDE if wide else POD_COLUMNS
-        rows = [[pod_row(p, now)[c] for c in cols] for p in objs]
-    elif resource == "configmaps":
-        cols = ["NAME", "DATA", "AGE"]
-        rows = [[o["metadata"]["name"], _data_count(o), _age(o["metadata"].get("creationTimestamp"), now)]
-                for o in objs]
-    elif resource == "secrets":
-        cols = ["NAME", "TYPE", "DATA", "AGE"]
-        rows = [[o["metadata"]["name"], o.get("type") or "Opaque", _data_count(o),
-                 _age(o["metadata"].get("creationTimestamp"), now)] for o in objs]
-    else:
-        cols = ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
-        rows = [[event_last_seen(e, now), e.get("type") or "", e.get("reason") or "",
-                 event_object(e), (e.get("message") or "").strip()] for e in objs]
-    if all_ns:
-        cols = ["NAMESPACE"] + cols
-        rows = [[o["metadata"].get("namespace", "")] + r for o, r in zip(objs, rows, strict=True)]
-    return cols, rows
+from podrun.api.printers import (  # noqa: E402 - re-exported: kubectl's columns
+    _age,
+    pod_row,
+    rows_for,
+)
 
 
 def format_table(cols: list[str], rows: list[list[str]], header: bool = True) -> str:
@@ -574,6 +478,20 @@ def get(ctx: click.Context, resource: str, names: tuple[str, ...], namespace: st
     res = _resource(resource)
     ns = namespace or "default"
     client = _client(ctx)
+    singular = res[:-1]
+    if output in (None, "wide") and not watch and objs_are_few(names):
+        # Server-side printing: the daemon computes kubectl's columns (no spec import here).
+        path = pod_path(ns, names[0], res) if names else (
+            f"/api/v1/{res}" if all_namespaces else pod_path(ns, None, res))
+        tbl = run_api(functools.partial(client.get_table, path, labelSelector=selector,
+                                        fieldSelector=field_selector))
+        if tbl.get("kind") == "Table":
+            if not tbl["rows"]:
+                where = "" if all_namespaces else f" in {ns} namespace"
+                click.echo(f"No resources found{where}.", err=True)
+                return
+            click.echo(format_table(*table_rows(tbl, output == "wide", all_namespaces)))
+            return
     if names:
         objs = [run_api(functools.partial(client.get, pod_path(ns, n, res))) for n in names]
         list_rv = None
@@ -582,7 +500,6 @@ def get(ctx: click.Context, resource: str, names: tuple[str, ...], namespace: st
         lst = run_api(lambda: client.get(path, labelSelector=selector,
                                          fieldSelector=field_selector))
         objs, list_rv = lst["items"], lst["metadata"].get("resourceVersion")
-    singular = res[:-1]
     if output in ("json", "yaml"):
         _print_data(objs[0] if names and len(objs) == 1 else _as_list(objs), output)
     elif output == "name":
@@ -597,6 +514,24 @@ def get(ctx: click.Context, resource: str, names: tuple[str, ...], namespace: st
     if watch:
         _watch_rows(client, res, ns, all_namespaces, output, selector, field_selector,
                     list_rv or "0", header=not objs)
+
+
+def objs_are_few(names: tuple[str, ...]) -> bool:
+    """One Table request covers a list or a single name."""
+    return len(names) <= 1
+
+
+def table_rows(tbl: dict[str, Any], wide: bool, all_ns: bool) -> tuple[list[str], list[list[str]]]:
+    """Columns and cells of a server Table, kubectl-style (upper-case, wide columns only
+    with -o wide, NAMESPACE first with -A)."""
+    keep = [i for i, c in enumerate(tbl["columnDefinitions"]) if wide or not c.get("priority")]
+    cols = [tbl["columnDefinitions"][i]["name"].upper() for i in keep]
+    rows = [[str(r["cells"][i]) for i in keep] for r in tbl["rows"]]
+    if all_ns:
+        cols = ["NAMESPACE"] + cols
+        rows = [[((r.get("object") or {}).get("metadata") or {}).get("namespace", "")] + row
+                for r, row in zip(tbl["rows"], rows, strict=True)]
+    return cols, rows
 
 
 def _watch_rows(client: Any, res: str, ns: str, all_ns: bool, output: str | None,

@@ -300,6 +300,13 @@ class Daemon:
         from podrun.api.server import create_app, serve_unix
 
         s = self.s
+        # Import the spec model and kubectl's printers now, not on the first request.
+        import importlib
+        for mod in ("podrun.spec.parse", "podrun.spec.encode", "podrun.core.status"):
+            try:
+                importlib.import_module(mod)
+            except ImportError as e:
+                log.warning("cannot import %s: %s", mod, e)
         self.store = Store(s.root)
         self.store.load()
         ctx = DaemonContext(store=self.store, node_name=s.node_name, root=s.root,

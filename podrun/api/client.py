@@ -15,6 +15,7 @@ from typing import Any
 from podrun.api import schema
 
 DEFAULT_SOCKET = "/run/podrun/podrun.sock"
+TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io, application/json"
 
 
 class ClientError(Exception):
@@ -82,13 +83,16 @@ class Client:
             "(podrun daemon)")
 
     def _open(self, method: str, path: str, query: dict[str, Any] | None, body: Any,
-              content_type: str, timeout: float | None) -> tuple[_UnixConnection, http.client.HTTPResponse]:
+              content_type: str, timeout: float | None,
+              extra_headers: dict[str, str] | None = None,
+              ) -> tuple[_UnixConnection, http.client.HTTPResponse]:
         if query:
             q = {k: v for k, v in query.items() if v is not None and v != ""}
             if q:
                 path += "?" + urllib.parse.urlencode(q, doseq=True)
         conn = _UnixConnection(self.socket_path, timeout)
-        headers = {"Accept": "application/json", "User-Agent": "podrun-cli"}
+        headers = {"Accept": "application/json", "User-Agent": "podrun-cli",
+                   **(extra_headers or {})}
         if body is not None:
             headers["Content-Type"] = content_type
             if hasattr(body, "fileno"):
@@ -110,27 +114,32 @@ class Client:
 
     def request(self, method: str, path: str, *, query: dict[str, Any] | None = None,
                 body: Any = None, content_type: str = "application/json",
-                raise_status: bool = True) -> Response:
+                raise_status: bool = True, headers: dict[str, str] | None = None) -> Response:
         data: Any = None
         if body is not None:
             # bytes, a file (streamed, e.g. an image archive) or a JSON-able object
             data = body if isinstance(body, bytes) or hasattr(body, "read") else \
                 json.dumps(body).encode()
-        conn, resp = self._open(method, path, query, data, content_type, self.timeout)
+        conn, resp = self._open(method, path, query, data, content_type, self.timeout,
+                                headers)
         try:
             raw = resp.read()
         finally:
             conn.close()
-        headers = resp.getheaders()
-        warnings = [w for k, v in headers if k.lower() == "warning"
+        got = resp.getheaders()
+        warnings = [w for k, v in got if k.lower() == "warning"
                     for w in schema.parse_warning_header(v)]
-        out = Response(resp.status, headers, raw, warnings)
+        out = Response(resp.status, got, raw, warnings)
         if raise_status and resp.status >= 400:
             raise ApiStatusError(_status_of(resp.status, raw))
         return out
 
     def get(self, path: str, **query: Any) -> Any:
         return self.request("GET", path, query=query).json()
+
+    def get_table(self, path: str, **query: Any) -> Any:
+        """A list or object as a meta.k8s.io/v1 Table (server-side printing)."""
+        return self.request("GET", path, query=query, headers={"Accept": TABLE_ACCEPT}).json()
 
     def stream(self, path: str, query: dict[str, Any] | None = None) -> Iterator[bytes]:
         """The body of a streaming GET (watch, follow logs), chunk by chunk."""

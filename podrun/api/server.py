@@ -31,7 +31,7 @@ from podrun.agent.sources import (
 )
 from podrun.agent.staticdir import normalize_secret
 from podrun.agent.store import Expired, Store
-from podrun.api import schema
+from podrun.api import printers, schema
 from podrun.errors import AlreadyExists, Conflict, NotFound, PodrunError
 
 log = logging.getLogger("podrun.api")
@@ -272,6 +272,8 @@ class Api:
         if self._bool(request, "watch"):
             return await self._watch(request, resource, ns, labels, fields)
         items = self.store.list(resource, ns, labels, fields)
+        if _wants_table(request):
+            return web.json_response(printers.table(resource, items, str(self.store.rv)))
         return web.json_response(schema.list_object(resource, items, str(self.store.rv)))
 
     async def _watch(self, request: web.Request, resource: str, ns: str | None,
@@ -317,7 +319,10 @@ class Api:
         return resp
 
     async def get_one(self, request: web.Request, resource: str) -> web.Response:
-        return web.json_response(self._get(resource, self._ns(request), self._name(request)))
+        obj = self._get(resource, self._ns(request), self._name(request))
+        if _wants_table(request):
+            return web.json_response(printers.table(resource, [obj], str(self.store.rv)))
+        return web.json_response(obj)
 
     async def create(self, request: web.Request, resource: str) -> web.Response:
         ns = self._ns(request)
@@ -605,6 +610,11 @@ def _bind(fn: Callable[..., Awaitable[web.StreamResponse]], *args: Any) -> Calla
     async def handler(request: web.Request) -> web.StreamResponse:
         return await fn(request, *args)
     return handler
+
+
+def _wants_table(request: web.Request) -> bool:
+    """kubectl's server-side printing: Accept: application/json;as=Table;g=meta.k8s.io."""
+    return "as=Table" in request.headers.get("Accept", "")
 
 
 def _field_error(path: str, message: str) -> Any:
