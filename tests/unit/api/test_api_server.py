@@ -438,3 +438,23 @@ def test_put_may_change_images_but_not_the_rest_of_the_spec() -> None:
         assert r.status == 422
         assert (await r.json())["details"]["causes"][0]["field"] == "spec.tolerations"
     run(body)
+
+
+def test_table_output_for_server_side_printing() -> None:
+    async def body(client: Any, *_: Any) -> None:
+        await client.post(PODS, json=pod("web"))
+        accept = {"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io, application/json"}
+        tbl = await (await client.get(PODS, headers=accept)).json()
+        assert tbl["kind"] == "Table" and tbl["apiVersion"] == "meta.k8s.io/v1"
+        names = [c["name"] for c in tbl["columnDefinitions"]]
+        assert names == ["Name", "Ready", "Status", "Restarts", "Age", "IP", "Node",
+                         "Nominated Node", "Readiness Gates"]
+        assert [c["priority"] for c in tbl["columnDefinitions"]] == [0] * 5 + [1] * 4
+        cells = tbl["rows"][0]["cells"]
+        assert cells[:4] == ["web", "0/1", "Pending", "0"] and cells[6] == "testnode"
+        assert tbl["rows"][0]["object"]["metadata"]["name"] == "web"
+        one = await (await client.get(PODS + "/web", headers=accept)).json()
+        assert one["kind"] == "Table" and len(one["rows"]) == 1
+        plain = await (await client.get(PODS)).json()
+        assert plain["kind"] == "PodList"
+    run(body)
