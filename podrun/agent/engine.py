@@ -100,6 +100,7 @@ class Engine:
                                    registries=ctx.config.get("registries"))
         max_period = ctx.config.get("crashLoopBackOff", {}).get("maxContainerRestartPeriod")
         self.backoff = Backoff(BackoffConfig.crash_loop(_seconds(max_period)))
+        self.network = _network_manager(ctx)
         self.workers: dict[str, PodWorker] = {}
         self.started_at = time.time()
         self.host_ip = _host_ip()
@@ -219,12 +220,33 @@ class Engine:
                         await asyncio.to_thread(self._remove_pod_leftovers, sb.pod_uid, None)
                         seen.pop(sb.pod_uid, None)
                 self.backoff.gc(time.time())
+                await asyncio.to_thread(self._gc_network)
             except Exception:  # noqa: BLE001 - housekeeping must keep going
                 log.exception("housekeeping failed")
+
+    def _gc_network(self) -> None:
+        """DEL attachments whose sandbox is gone (a daemon that died half-way)."""
+        if self.network is None:
+            return
+        for a in self.network.cached_attachments():
+            if not self.runtime.sandbox_dir(a.container_id).exists():
+                with contextlib.suppress(PodrunError, OSError):
+                    self.network.teardown(a.container_id, attachment=a)
+
+    def teardown_network(self, sandbox_id: str) -> None:
+        """CNI DEL with the cached result, then drop the pinned netns. Idempotent."""
+        pinned = self.runtime.sandbox_dir(sandbox_id) / "netns"
+        if self.network is not None and self.network.cached_attachment(sandbox_id) is not None:
+            self.network.teardown(sandbox_id, str(pinned) if pinned.exists() else None)
+        if pinned.exists():
+            from podrun.network.cni import unpin_netns
+            unpin_netns(pinned)
+            pinned.unlink(missing_ok=True)
 
     def _remove_pod_leftovers(self, uid: str, log_dir: Path | None) -> None:
         for sb in self.runtime.list_sandboxes():
             if sb.pod_uid == uid:
+                self.teardown_network(sb.id)
                 self.runtime.remove_sandbox(sb.id)
         pod_dir = self.ctx.root / "pods" / uid
         if pod_dir.exists():
@@ -407,15 +429,18 @@ class PodWorker:
                 with open(path, "rb") as f:
                     content = f.read(4096 + 1)
         lines: list[str] = []
+        partial = False
         if (c.termination_message_policy == "FallbackToLogsOnError" and not content.strip()
                 and (st.exit_code or 0) != 0):
             log_path = ann.get(ANN + "logPath")
             if log_path:
                 with contextlib.suppress(OSError):
                     data = Path(log_path).read_bytes()[-64 * 1024:]
-                    lines = format_lines(data).decode(errors="replace").splitlines()
+                    text = format_lines(data).decode(errors="replace")
+                    lines, partial = text.splitlines(), bool(text) and not text.endswith("\n")
         return termination_message(c, exit_code=st.exit_code or 0, reason=st.reason,
-                                   file_content=content, log_lines=lines)
+                                   file_content=content, log_lines=lines,
+                                   last_line_partial=partial)
 
     def _container(self, name: str) -> Container | None:
         spec = self.pod.spec
@@ -437,11 +462,18 @@ class PodWorker:
         actions = planmod.compute_pod_actions(self.pod, obs, now, in_backoff=in_backoff,
                                               backoff_period=period,
                                               start_time=self.start_time)
-        changed = await self._act(actions, obs, where)
+        if actions.kill_pod:
+            # the status says why before the (possibly long) kill: DeadlineExceeded is
+            # Failed at once, as the kubelet's status manager has it
+            self._publish(obs)
+        volumes_ready = False
+        sb = obs.sandbox
+        if sb is not None and sb.ready and not actions.kill_pod:
+            volumes_ready = await self._prepare_volumes(sb.id)
+        changed = await self._act(actions, obs, where, volumes_ready)
         if changed:
             obs, where = await asyncio.to_thread(self._observe)
-        self._publish(obs, pod_is_terminal=actions.kill_reason.value == "DeadlineExceeded"
-                      if hasattr(actions.kill_reason, "value") else False)
+        self._publish(obs)
         self._arm_watchers(obs, where)
         self._schedule(actions)
 
@@ -454,8 +486,17 @@ class PodWorker:
             delays.append(max(0.0, self.start_time + ads - time.time()) + 0.01)
         self.wake_after(min(delays))
 
+    async def _prepare_volumes(self, sandbox_id: str) -> bool:
+        status = await asyncio.to_thread(self.engine.runtime.sandbox_status, sandbox_id)
+        if not status.ready:
+            return False
+        ok = await asyncio.to_thread(self._prepare_pod_files, status)
+        if not ok:
+            self.wake_after(2.0)  # retry the mount, as the kubelet's sync retries
+        return ok
+
     async def _act(self, a: PodActions, obs: PodObservation,
-                   where: dict[str, tuple[str, Any]]) -> bool:
+                   where: dict[str, tuple[str, Any]], volumes_ready: bool) -> bool:
         if a.is_noop and not a.backoff and not a.pod_done:
             return False
         changed = False
@@ -479,6 +520,10 @@ class PodWorker:
             obs, where = await asyncio.to_thread(self._observe)
         sandbox = obs.sandbox
         if sandbox is None or not sandbox.ready:
+            return changed
+        if a.create_sandbox or not volumes_ready:
+            volumes_ready = await self._prepare_volumes(sandbox.id)
+        if not volumes_ready:
             return changed
         for name, kill in a.containers_to_kill.items():
             inst = obs.latest(name)
@@ -551,9 +596,45 @@ class PodWorker:
         for item in describe_not_enforced_from(status.not_enforced):
             self.event("Warning", "LimitsNotEnforced", item)
         if not spec.host_network and status.pid:
-            await asyncio.to_thread(_loopback_up, status.pid)
-        await asyncio.to_thread(self._prepare_pod_files, status)
+            try:
+                ips = await asyncio.to_thread(self._setup_network, sid, status.pid)
+            except (PodrunError, OSError) as e:
+                self.event("Warning", "FailedCreatePodSandBox",
+                           f"Failed to create pod sandbox: failed to setup network for "
+                           f"sandbox \"{sid}\": {e}")
+                with contextlib.suppress(PodrunError, OSError):
+                    await asyncio.to_thread(self.engine.teardown_network, sid)
+                    await asyncio.to_thread(self.engine.runtime.remove_sandbox, sid)
+                return None
+            self.pod_ips[sid] = ips
         return sid
+
+    def _setup_network(self, sid: str, pause_pid: int) -> tuple[str, ...]:
+        """CNI ADD on the pod's netns, pinned under the sandbox dir so DEL still finds it
+        after pause died; the pod IPs go into the sandbox record."""
+        net = self.engine.network
+        if net is None:
+            _loopback_up(pause_pid)
+            return ()
+        from podrun.network.cni import (
+            bandwidth_from_annotations,
+            pin_netns,
+            port_mappings_from_containers,
+        )
+        pinned = pin_netns(pause_pid, self.engine.runtime.sandbox_dir(sid) / "netns")
+        spec = self.pod.spec
+        assert spec is not None
+        result = net.setup(
+            self.namespace, self.name, self.uid, sid, pinned,
+            port_mappings=port_mappings_from_containers(spec.containers or ()),
+            bandwidth=bandwidth_from_annotations(self.pod_dict["metadata"].get("annotations")))
+        path = self.engine.runtime.sandbox_dir(sid) / "sandbox.json"
+        rec = json.loads(path.read_text())
+        rec["ips"] = list(result.ips)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(rec))
+        os.replace(tmp, path)
+        return tuple(result.ips)
 
     def _record_sandbox_attempt(self, sid: str, attempt: int) -> None:
         path = self.engine.runtime.sandbox_dir(sid) / "sandbox.json"
@@ -565,34 +646,55 @@ class PodWorker:
         os.replace(tmp, path)
 
     def _hostname(self) -> str:
-        spec = self.pod.spec
-        name = (spec.hostname if spec and spec.hostname else self.name)[:63].rstrip("-.")
-        return name
+        """The sandbox's kernel hostname (BEHAVIOR.md 10.1)."""
+        from podrun.agent import containers as C
+        return C.pod_hostname(self._pod_context(None))[2]
 
-    def _prepare_pod_files(self, sandbox: Any) -> None:
+    def _prepare_pod_files(self, sandbox: Any) -> bool:
+        """Pod files and volumes (hosts, resolv.conf, emptyDir, configMap/secret content:
+        refreshed on every sync so updates reach mounted volumes). False while a volume
+        cannot be set up: containers then wait, as behind the kubelet's WaitForAttachAndMount."""
+        from podrun.agent import containers as C
+        from podrun.agent.volumes import VolumeSetupError
         try:
-            from podrun.agent import containers as C
-        except ImportError:
-            return
-        events = C.prepare_pod(self._pod_context(sandbox))
+            events = C.prepare_pod(self._pod_context(sandbox))
+        except VolumeSetupError as e:
+            for type_, reason, message in e.events:
+                self.event(type_, reason, message)
+            return False
         for type_, reason, message in events or ():
             self.event(type_, reason, message)
+        return True
 
     def _pod_context(self, sandbox: Any) -> Any:
         from podrun.agent import containers as C
+        from podrun.core.resources import CgroupOptions
         cfg = self.engine.ctx.config
-        ips = tuple(self.pod_ips.get(sandbox.id, ()))
+        ips: tuple[str, ...] = ()
+        if sandbox is not None:
+            ips = tuple(self.pod_ips.get(sandbox.id, ())) or tuple(
+                self.engine.runtime.sandbox_record(sandbox.id).get("ips") or ())
         if self.pod.spec and self.pod.spec.host_network:
             ips = (self.engine.host_ip,)
         return C.PodContext(
             pod=self.pod, pod_dir=self.pod_dir, node_name=self.engine.ctx.node_name,
-            host_ip=self.engine.host_ip, pod_ips=ips, shm_path=sandbox.shm_path,
+            host_ip=self.engine.host_ip, pod_ips=ips,
+            shm_path=sandbox.shm_path if sandbox is not None else None,
             configmaps=lambda ns, n: self.engine.store.get("configmaps", ns, n),
             secrets=lambda ns, n: self.engine.store.get("secrets", ns, n),
             cluster_dns=tuple(cfg.get("clusterDNS") or ()),
-            cluster_domain=str(cfg.get("clusterDomain") or "cluster.local"))
+            cluster_domain=str(cfg.get("clusterDomain") or "cluster.local"),
+            host_ips=(self.engine.host_ip,),
+            seccomp_default=bool(cfg.get("seccompDefault", False)),
+            allowed_unsafe_sysctls=tuple(cfg.get("allowedUnsafeSysctls") or ()),
+            cgroup_options=CgroupOptions(pod_pids_limit=int(cfg.get("podPidsLimit", -1))))
 
     async def _stop_sandbox(self, sandbox_id: str) -> None:
+        """StopPodSandbox: tear the network down, then stop pause."""
+        try:
+            await asyncio.to_thread(self.engine.teardown_network, sandbox_id)
+        except (PodrunError, OSError) as e:
+            self.event("Warning", "FailedKillPod", f"error tearing down the pod network: {e}")
         with contextlib.suppress(PodrunError, OSError):
             await asyncio.to_thread(self.engine.runtime.stop_sandbox, sandbox_id)
 
@@ -1276,6 +1378,25 @@ def _host_ip() -> str:
     except Exception:  # noqa: BLE001
         pass
     return "127.0.0.1"
+
+
+REPO_CNI_DIR = Path(__file__).resolve().parents[2] / "cni"
+
+
+def _network_manager(ctx: DaemonContext) -> Any:
+    """The CNI runtime over --cni-conf-dir (podrun's own cni/ config when none is given)
+    and --cni-bin-dir plus the usual plugin dirs; the result cache lives under --root."""
+    from podrun.network.cni import NetworkManager
+    conf_dir = Path(ctx.cni_conf_dir) if ctx.cni_conf_dir else REPO_CNI_DIR
+    bins = [str(p) for p in str(ctx.cni_bin_dir or "").split(":") if p]
+    bins += [str(REPO_CNI_DIR), "/usr/lib/cni", "/opt/cni/bin"]
+    try:
+        net = NetworkManager(conf_dir, bins, ctx.root / "cni")
+        net.config()
+    except (PodrunError, OSError) as e:
+        log.warning("no CNI network (%s): pods get only a loopback interface", e)
+        return None
+    return net
 
 
 def _loopback_up(pause_pid: int) -> None:

@@ -290,10 +290,16 @@ def termination_message_from_file(content: bytes) -> str:
     )
 
 
-def termination_message_from_logs(lines: Sequence[str]) -> str:
-    """readLastStringFromContainerLogs: the last 80 log lines, then the last 2048 bytes."""
+def termination_message_from_logs(lines: Sequence[str], *, last_line_partial: bool = False) -> str:
+    """readLastStringFromContainerLogs: the last 80 log lines, then the last 2048 bytes.
+
+    `last_line_partial`: the container's last output had no final newline (a P entry at
+    EOF); the kubelet's log reader returns it without one (`echo -n DONE` gives "DONE").
+    """
     tail = lines[-MAX_CONTAINER_TERMINATION_MESSAGE_LOG_LINES:] if lines else []
     text = "".join(line if line.endswith("\n") else line + "\n" for line in tail)
+    if last_line_partial and text.endswith("\n"):
+        text = text[:-1]
     return _tail_bytes(text.encode(), MAX_CONTAINER_TERMINATION_MESSAGE_LOG_LENGTH).decode(
         "utf-8", errors="replace"
     )
@@ -306,6 +312,7 @@ def termination_message(
     reason: str,
     file_content: bytes | None,
     log_lines: Sequence[str] | None = None,
+    last_line_partial: bool = False,
 ) -> str:
     """getTerminationMessage plus the FallbackToLogsOnError rule.
 
@@ -323,7 +330,8 @@ def termination_message(
         message = termination_message_from_file(file_content)
         check_logs = fallback and len(file_content) == 0
     if check_logs:
-        message = termination_message_from_logs(log_lines or ())
+        message = termination_message_from_logs(log_lines or (),
+                                                last_line_partial=last_line_partial)
     return message
 
 

@@ -520,3 +520,10 @@ def test_status_invariants(scenario: tuple[Pod, PodObservation, dict[str, StartF
         assert again.phase == st_.phase
     row = kubectl_row(pod, NOW, st_)
     assert row.status and row.ready.count("/") == 1
+
+
+def test_s10_5_log_fallback_keeps_a_final_line_without_newline() -> None:
+    # `echo -n DONE; false` with FallbackToLogsOnError gives "DONE" (runtime.go e2e).
+    assert termination_message_from_logs(["DONE"], last_line_partial=True) == "DONE"
+    assert termination_message_from_logs(["a", "DONE"], last_line_partial=True) == "a\nDONE"
+    assert termination_message_from_logs(["DONE"]) == "DONE\n"
