@@ -797,7 +797,8 @@ def describe_pod(pod: dict[str, Any], events: list[dict[str, Any]],
         f"{t.get('key', '')}{':' + t['effect'] if t.get('effect') else ''} op={t.get('operator', 'Equal')}"
         + (f" for {t['tolerationSeconds']}s" if t.get("tolerationSeconds") is not None else "")
         for t in tol) or "<none>"
-    lines += _kv_block([("QoS Class", st.get("qosClass", "")),
+    from podrun.agent.store import qos_class
+    lines += _kv_block([("QoS Class", st.get("qosClass") or qos_class(spec)),
                         ("Node-Selectors", _map_lines(spec.get("nodeSelector"))),
                         ("Tolerations", tol_text)], width=29)
     lines += events_table(events, now)
