@@ -728,22 +728,29 @@ def netns_path_of(pid: int) -> str:
 def pin_netns(pid: int, dest: str | os.PathLike[str]) -> str:
     """Bind-mount /proc/<pid>/ns/net on dest (a new empty file), as containerd does under
     /var/run/netns: the path stays valid for DEL after pause died and cannot be confused with
-    a reused pid. unpin_netns after the DEL."""
+    a reused pid. unpin_netns after the DEL. Call it right after launching pause, while the
+    pid is known to be pause (the daemon holds its pidfd)."""
+    from podrun.errors import HostError
     from podrun.runtime import syscalls
 
     dest = str(dest)
-    fd = os.open(dest, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_CLOEXEC, 0o444)
-    os.close(fd)
+    try:
+        fd = os.open(dest, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_CLOEXEC, 0o444)
+        os.close(fd)
+    except OSError as e:
+        raise HostError("pin netns", e.strerror or str(e), err=e.errno or 0, path=dest) from e
     try:
         syscalls.mount(netns_path_of(pid), dest, None, 4096)  # MS_BIND
-    except OSError:
+    except OSError as e:
         os.unlink(dest)
-        raise
+        raise HostError("pin netns", e.strerror or str(e), err=e.errno or 0,
+                        path=netns_path_of(pid)) from e
     return dest
 
 
 def unpin_netns(dest: str | os.PathLike[str]) -> None:
     """Undo pin_netns; a missing file is fine (idempotent)."""
+    from podrun.errors import HostError
     from podrun.runtime import syscalls
 
     dest = str(dest)
@@ -751,8 +758,11 @@ def unpin_netns(dest: str | os.PathLike[str]) -> None:
         syscalls.umount2(dest, 2)  # MNT_DETACH
     except OSError as e:
         if e.errno not in (_errno.EINVAL, _errno.ENOENT):
-            raise
+            raise HostError("unpin netns", e.strerror or str(e), err=e.errno or 0,
+                            path=dest) from e
     try:
         os.unlink(dest)
     except FileNotFoundError:
         pass
+    except OSError as e:
+        raise HostError("unpin netns", e.strerror or str(e), err=e.errno or 0, path=dest) from e
