@@ -153,3 +153,35 @@ def test_containers_of_a_pod_talk_over_localhost(net, sandboxes):
     finally:
         a.kill()
         m.teardown("sb-lo", a.netns)
+
+
+def test_podrun_bridge_chained_with_reference_bandwidth(make_net, sandboxes):
+    """Any plugin chains after podrun-bridge: the reference bandwidth plugin reads the host
+    veth from prevResult and shapes it from the pod's bandwidth annotations."""
+    import json
+
+    from podrun.network.cni import bandwidth_from_annotations
+    from tests.integration.network.conftest import REFERENCE_BIN, reference_missing, run
+    if reference_missing() or not (REFERENCE_BIN / "bandwidth").exists():
+        pytest.skip("reference bandwidth plugin missing: install containernetworking-plugins")
+    net = make_net("podrun")
+    path = net.conf_dir / "10-test.conflist"
+    doc = json.loads(path.read_text())
+    doc["cniVersion"] = "1.0.0"  # Debian's plugins 1.1.1 speak up to 1.0.0
+    doc["plugins"].append({"type": "bandwidth", "capabilities": {"bandwidth": True}})
+    path.write_text(json.dumps(doc))
+    net.bin_dirs.append(REFERENCE_BIN)
+    a = sandboxes("a")
+    m = net.manager()
+    bw = bandwidth_from_annotations({"kubernetes.io/ingress-bandwidth": "1M",
+                                     "kubernetes.io/egress-bandwidth": "2M"})
+    r = m.setup("default", "a", "uid-a", "sb-bw", a.netns, bandwidth=bw)
+    try:
+        host_veth = r.interfaces[1]["name"]
+        assert "tbf" in run("tc", "qdisc", "show", "dev", host_veth).stdout
+        ifbs = [i["name"] for i in r.interfaces if i["name"].startswith("bwp")]
+        assert ifbs, r.interfaces
+    finally:
+        m.teardown("sb-bw", a.netns)
+    assert run("ip", "link", "show", ifbs[0], check=False).returncode != 0
+    assert net.leases() == [] and net.bridge_ports() == []
