@@ -23,16 +23,23 @@ from podrun.core.probes import Outcome, ProbeRun
 
 _grpc: Any = None
 _health: Any = None
+_missing = False
 
 
 def available() -> bool:
     """Whether grpcio and grpcio-health-checking can be imported."""
-    global _grpc, _health
+    global _grpc, _health, _missing
+    if _missing:
+        return False
     if _grpc is None:
         try:
-            import grpc
-            from grpc_health.v1 import health_pb2, health_pb2_grpc
+            import grpc  # type: ignore[import-untyped,import-not-found,unused-ignore]
+            from grpc_health.v1 import (  # type: ignore[import-untyped,import-not-found,unused-ignore]
+                health_pb2,
+                health_pb2_grpc,
+            )
         except ImportError:
+            _missing = True
             return False
         _grpc = grpc
         _health = (health_pb2, health_pb2_grpc)

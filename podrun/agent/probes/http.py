@@ -316,7 +316,8 @@ class _Exchange:
             except ValueError:
                 raise HTTPError(f"bad Content-Length {cl!r}".replace("'", '"')) from None
             try:
-                return await reader.readexactly(want)
+                body: bytes = await reader.readexactly(want)
+                return body
             except asyncio.IncompleteReadError:
                 raise HTTPError("unexpected EOF", in_body=True) from None
         out = bytearray()
