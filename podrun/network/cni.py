@@ -721,6 +721,14 @@ def loopback_up(netns_path: str) -> None:
         os.close(fd)
 
 
+def shipped_cni_dir() -> Path | None:
+    """podrun's own `cni/` (podrun-bridge + 10-podrun.conflist) in the source tree or an
+    editable install: add it to bin_dirs (and use it as conf_dir when the configured one holds
+    no config) so a fresh host needs no extra binaries."""
+    d = Path(__file__).resolve().parents[2] / "cni"
+    return d if (d / "podrun-bridge").exists() else None
+
+
 def netns_path_of(pid: int) -> str:
     return f"/proc/{pid}/ns/net"
 
