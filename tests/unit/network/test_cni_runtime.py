@@ -43,6 +43,17 @@ if mode == "error" and cmd in ("ADD", "STATUS"):
 if mode == "stderr" and cmd == "ADD":
     sys.stderr.write("panic: something broke\n")
     sys.exit(2)
+if mode == "badresult" and cmd == "ADD":
+    print(json.dumps({{"cniVersion": ver, "ips": "10.0.0.1"}}))
+    sys.exit(0)
+if mode == "noversion" and cmd == "ADD":
+    print(json.dumps({{"ips": []}}))
+    sys.exit(0)
+if mode == "array" and cmd == "ADD":
+    print("[1, 2]")
+    sys.exit(0)
+if mode == "empty" and cmd == "ADD":
+    sys.exit(0)
 if mode == "oldver" and cmd == "ADD":
     print(json.dumps({{"cniVersion": "0.4.0", "ips": [{{"version": "4", "address": "10.251.0.9/24"}}]}}))
     sys.exit(0)
@@ -215,7 +226,9 @@ def test_plugin_error_surfaces_code_and_message_and_rolls_back(fakes):
 
 
 @pytest.mark.parametrize("mode,match", [
-    ("garbage", "not valid JSON"), ("stderr", "panic: something broke")])
+    ("garbage", "not valid JSON"), ("stderr", "panic: something broke"),
+    ("badresult", "malformed ips"), ("noversion", "no cniVersion"),
+    ("array", "not a JSON object"), ("empty", "no result")])
 def test_bad_plugin_output_is_an_error(fakes, mode, match):
     fakes.plugin("a", mode)
     fakes.conflist([{"type": "a"}])
