@@ -32,7 +32,7 @@ DEFAULTS = {
     "socket": "/run/podrun/podrun.sock",
     "cniConfDir": "/etc/cni/net.d",
     "cniBinDir": "/opt/cni/bin",
-    "cgroupRoot": "/sys/fs/cgroup/podrun",
+    "cgroupRoot": "",  # "": podrun under the detected cgroup v2 mount (docs/cgroups.md)
 }
 DEFAULT_CONFIG = "/etc/podrun/config.yaml"
 
@@ -153,7 +153,7 @@ def resolve_settings(flags: dict[str, Any], config_path: str | None,
         root=Path(merged["root"]), run_dir=Path(merged["runDir"]),
         log_dir=Path(merged["logDir"]), manifest_dir=Path(merged["manifestDir"]),
         socket=Path(merged["socket"]), cni_conf_dir=Path(merged["cniConfDir"]),
-        cni_bin_dir=Path(merged["cniBinDir"]), cgroup_root=str(merged["cgroupRoot"]),
+        cni_bin_dir=Path(merged["cniBinDir"]), cgroup_root=str(merged["cgroupRoot"] or ""),
         node_name=node, stop_pods_on_exit=bool(merged.get("stopPodsOnExit", False)),
         file_check_frequency=parse_duration(merged.get("fileCheckFrequency", "20s"),
                                             "fileCheckFrequency"),
@@ -373,7 +373,8 @@ class Daemon:
 @click.option("--socket", "socket_", help=f"API socket (default {DEFAULTS['socket']}).")
 @click.option("--cni-conf-dir", help=f"CNI config directory (default {DEFAULTS['cniConfDir']}).")
 @click.option("--cni-bin-dir", help=f"CNI plugin directory (default {DEFAULTS['cniBinDir']}).")
-@click.option("--cgroup-root", help=f"cgroup v2 subtree for pods (default {DEFAULTS['cgroupRoot']}).")
+@click.option("--cgroup-root", help="cgroup v2 subtree for pods (default: podrun/ under the cgroup v2 mount, "
+              "e.g. /sys/fs/cgroup/podrun, or /sys/fs/cgroup/unified/podrun on a hybrid host).")
 @click.option("--node-name", help="Node name (default: the host name, lower-cased).")
 @click.option("--stop-pods-on-exit", is_flag=True, default=False,
               help="Stop every pod when the daemon exits (default: leave them running).")

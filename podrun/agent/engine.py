@@ -92,12 +92,13 @@ class Engine:
         host = detect_host()
         if host.layout is not Layout.NONE and host.mountpoint is not None:
             root = Path(ctx.cgroup_root) if ctx.cgroup_root else None
-            cgroups = CgroupManager.for_host(host, root=root)
+            cgroups = CgroupManager.for_host(host, root=root)  # refuses a root outside cgroup2
             cgroups.setup()
         self.cgroup_layout = host.layout
         self.runtime = Runtime(ctx.run_dir, ctx.root, cgroups=cgroups)
-        self.images = ImageManager(ctx.root / "images",
-                                   registries=ctx.config.get("registries"))
+        shared = getattr(getattr(ctx, "images", None), "store", None)
+        self.images = ImageManager(ctx.root / "images", registries=ctx.config.get("registries"),
+                                   store=shared)
         max_period = ctx.config.get("crashLoopBackOff", {}).get("maxContainerRestartPeriod")
         self.backoff = Backoff(BackoffConfig.crash_loop(_seconds(max_period)))
         self.network = _network_manager(ctx)
@@ -1386,8 +1387,13 @@ REPO_CNI_DIR = Path(__file__).resolve().parents[2] / "cni"
 def _network_manager(ctx: DaemonContext) -> Any:
     """The CNI runtime over --cni-conf-dir (podrun's own cni/ config when none is given)
     and --cni-bin-dir plus the usual plugin dirs; the result cache lives under --root."""
-    from podrun.network.cni import NetworkManager
+    from podrun.network.cni import NetworkManager, conf_files
     conf_dir = Path(ctx.cni_conf_dir) if ctx.cni_conf_dir else REPO_CNI_DIR
+    if not conf_files(conf_dir):
+        # a fresh host has no CNI config: podrun's own network (cni/10-podrun.conflist)
+        log.info("no CNI config in %s: using podrun's default network from %s", conf_dir,
+                 REPO_CNI_DIR)
+        conf_dir = REPO_CNI_DIR
     bins = [str(p) for p in str(ctx.cni_bin_dir or "").split(":") if p]
     bins += [str(REPO_CNI_DIR), "/usr/lib/cni", "/opt/cni/bin"]
     try:

@@ -52,8 +52,9 @@ class ResolvedImage:
 
 class ImageManager:
     def __init__(self, root: Path, *, registries: Mapping[str, Any] | None = None,
-                 in_use: Callable[[], set[str]] | None = None) -> None:
-        self.store = ImageStore(str(root), in_use=in_use)
+                 store: ImageStore | None = None) -> None:
+        # one store per root: the daemon's image API and the engine share it
+        self.store = store if store is not None else ImageStore(str(root))
         self.registry_config = RegistryConfig.from_dict(dict(registries or {}))
         self.backoff = Backoff(BackoffConfig.image_pull())
         self._locks: dict[str, asyncio.Lock] = {}

@@ -282,6 +282,12 @@ class CgroupManager:
                             "pod membership, kill and stats")
         chosen = root or host.default_root()
         assert chosen is not None
+        if chosen.resolve() == host.mountpoint.resolve() or not chosen.resolve().is_relative_to(
+                host.mountpoint.resolve()):
+            # Anything else is not a cgroup: on a hybrid host /sys/fs/cgroup is a tmpfs and
+            # a mkdir there would only litter it.
+            raise HostError("cgroup", f"the cgroup root {chosen} is not below the cgroup v2 "
+                            f"mount {host.mountpoint}", path=str(chosen))
         return cls(chosen, mountpoint=host.mountpoint, layout=host.layout, **kw)  # type: ignore[arg-type]
 
     # -- paths ---------------------------------------------------------------------------
