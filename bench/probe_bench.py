@@ -8,6 +8,7 @@ Run as root from the repository root:
     .venv/bin/python bench/probe_bench.py --no-spread           # all workers tick together
     .venv/bin/python bench/probe_bench.py --lag                 # plus event-loop lag
     .venv/bin/python bench/probe_bench.py --micro 3000          # cost of one connect, per path
+    .venv/bin/python bench/probe_bench.py --micro 3000 --batch 1  # ... one socket per netns trip
 
 The HTTP servers run in a child process (inside a private netns `podrun-probe-bench-*` for
 the netns and podip modes), so the figures are the probing process alone:
@@ -165,14 +166,14 @@ async def load(pods: Pods, targets: int, seconds: float, spread: bool,
             "max_ms": 1000 * max(lates), "probes_per_s": runs / (wall1 - wall0 + 2.0)}
 
 
-async def micro(n: int) -> None:
+async def micro(n: int, batch: int) -> None:
     """Per-connection CPU of the two paths to a pod: dial its IP vs. make the socket inside."""
     results = {}
     for mode in ("podip", "netns"):
         pods = Pods(mode, 1)
         try:
             host = pods.pod_ip or "127.0.0.1"
-            sockets = NetnsSockets()
+            sockets = NetnsSockets(batch=batch)
             url = H.probe_url("http", host, pods.ports[0], "/")
             hdrs = H.build_headers([])
             for what in ("connect", "http"):
@@ -205,13 +206,15 @@ def main() -> None:
                     help="the manager's wake-up grid in seconds (0: exact ticks)")
     ap.add_argument("--lag", action="store_true",
                     help="also run a 10 ms sleeper to measure event-loop lag (costs CPU)")
+    ap.add_argument("--batch", type=int, default=4,
+                    help="sockets made per trip into a netns (--micro)")
     ap.add_argument("--micro", type=int, default=0, metavar="N",
                     help="instead: N sequential connects/probes per path (podip vs netns)")
     args = ap.parse_args()
     if (args.micro or args.mode != "loopback") and os.geteuid() != 0:
         sys.exit("probe_bench: netns and podip modes need root")
     if args.micro:
-        asyncio.run(micro(args.micro))
+        asyncio.run(micro(args.micro, args.batch))
         return
     pods = Pods(args.mode, min(args.targets, 200))
     try:
