@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import subprocess
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -209,3 +210,30 @@ def test_tcp_open_and_closed(where: Where) -> None:
         assert run == ProbeRun(Outcome.FAILURE,
                                f"dial tcp 127.0.0.1:{port}: connect: connection refused")
     arun(body)
+
+
+@pytest.mark.privileged
+def test_connect_timeouts_in_a_netns_that_drops_syns(netns: str) -> None:
+    name = netns.rsplit("/", 1)[1]
+    rule = ["ip", "netns", "exec", name, "iptables", "-A", "INPUT", "-p", "tcp", "--dport", "9",
+            "-j", "DROP"]
+    if subprocess.run(rule, capture_output=True).returncode != 0:
+        pytest.skip("iptables cannot add a DROP rule in the test netns")
+    listener = listen_socket_in(netns, 9)  # a listener, so only the DROP explains silence
+    sockets = NetnsSockets()
+
+    async def body() -> None:
+        t0 = time.monotonic()
+        run = await T.probe("127.0.0.1", 9, timeout=1, netns_path=netns, netns=sockets)
+        assert run == ProbeRun(Outcome.FAILURE, "dial tcp 127.0.0.1:9: i/o timeout")
+        assert 0.9 < time.monotonic() - t0 < 1.5
+        run = await H.probe(H.probe_url("http", "127.0.0.1", 9, "/"), H.build_headers([]),
+                            timeout=1, netns_path=netns, netns=sockets)
+        assert run == ProbeRun(Outcome.FAILURE, 'Get "http://127.0.0.1:9/": context deadline '
+                                                "exceeded (Client.Timeout exceeded while "
+                                                "awaiting headers)")
+    try:
+        arun(body)
+    finally:
+        sockets.close()
+        listener.close()
