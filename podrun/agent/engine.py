@@ -477,6 +477,10 @@ class PodWorker:
         self._publish(obs)
         self._arm_watchers(obs, where)
         self._schedule(actions)
+        if changed:
+            # what this sync started may already have exited (or be due for the next
+            # step, e.g. the next init container): plan again at once
+            self.wake()
 
     def _schedule(self, actions: PodActions) -> None:
         delays = [RESYNC_SECONDS]
@@ -801,9 +805,7 @@ class PodWorker:
                     sidecar: bool) -> None:
         if self.engine.prober is None:
             return
-        if not (c.liveness_probe or c.readiness_probe or c.startup_probe):
-            return
-        try:
+        try:  # every started container: a new container id resets the workers
             target = self._probe_target(c, cid, sandbox, (status.started_at or 0) / 1e9)
             self.engine.prober.add_container(target, c, is_sidecar=sidecar)
         except Exception:  # noqa: BLE001
@@ -819,8 +821,10 @@ class PodWorker:
                 c.lifecycle.post_start, kind="postStart", target=target,  # type: ignore[union-attr]
                 exec_sync=lambda s, i, argv, t: self.engine.runtime.exec_sync(s, i, argv,
                                                                               timeout=t),
-                timeout=None)
+                timeout=None, container=c)
             ok, message = bool(result.ok), str(result.message)
+            for type_, reason, msg in getattr(result, "events", ()) or ():
+                self.event(type_, reason, msg)
         except ImportError:
             ok, message = False, "lifecycle hooks are not available in this podrun build"
         if ok:
@@ -1084,7 +1088,9 @@ class PodWorker:
                 handler, kind="preStop", target=target,
                 exec_sync=lambda s, i, argv, t: self.engine.runtime.exec_sync(s, i, argv,
                                                                               timeout=t),
-                timeout=grace), timeout=grace)
+                timeout=grace, container=c), timeout=grace)
+            for type_, reason, msg in getattr(result, "events", ()) or ():
+                self.event(type_, reason, msg)
             if not result.ok:
                 self.event("Warning", "FailedPreStopHook", str(result.message))
         except TimeoutError:
