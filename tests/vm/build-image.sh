@@ -38,6 +38,8 @@ mirror=${MIRROR:-$(detect_mirror)}
 # dependencies of e.g. skopeo unconfigured.
 base=(systemd systemd-sysv udev dbus kmod initramfs-tools busybox-static iproute2 procps
 	util-linux e2fsprogs python3 python3-venv ca-certificates)
+# For the Vagrant box made from the same image (harness.py box): ssh, sudo, rsync, GRUB.
+box_pkgs=(openssh-server sudo rsync grub-pc-bin grub2-common)
 read -r -a extra <<<"${PACKAGES:-}"
 
 mkdir -p "$out"
@@ -73,7 +75,8 @@ cp -L /etc/resolv.conf "$root/etc/resolv.conf"
 stamp "apt-get install linux-image-amd64 ${extra[*]}"
 s=$(date +%s)
 if ! { in_root apt-get update -q && in_root apt-get install -y -q --no-install-recommends \
-	-o Dpkg::Options::=--force-confold linux-image-amd64 "${extra[@]}"; } >>"$out/build.log" 2>&1; then
+	-o Dpkg::Options::=--force-confold linux-image-amd64 "${box_pkgs[@]}" "${extra[@]}"; } \
+	>>"$out/build.log" 2>&1; then
 	tail -40 "$out/build.log" >&2
 	exit 1
 fi
@@ -106,10 +109,24 @@ StandardOutput=journal+console
 WantedBy=multi-user.target
 UNIT
 in_root systemctl enable podrun-vm.service >/dev/null 2>&1
-# Nothing on the way to the test command that a throwaway, network-less VM does not need.
+# Nothing on the way to the test command that a throwaway VM does not need. (The test
+# boot also masks networkd and ssh on the kernel command line; the Vagrant box uses them.)
 in_root systemctl mask systemd-timesyncd.service apt-daily.timer apt-daily-upgrade.timer \
-	e2scrub_all.timer e2scrub_reap.service fstrim.timer systemd-networkd.service \
-	systemd-networkd-wait-online.service getty@tty1.service >/dev/null 2>&1 || true
+	e2scrub_all.timer e2scrub_reap.service fstrim.timer systemd-networkd-wait-online.service \
+	getty@tty1.service >/dev/null 2>&1 || true
+
+# Vagrant: DHCP on any NIC, user vagrant with passwordless sudo and Vagrant's well-known
+# insecure key (vagrant replaces it at the first `vagrant up`).
+mkdir -p "$root/etc/systemd/network"
+printf '[Match]\nName=en* eth*\n[Network]\nDHCP=yes\n' >"$root/etc/systemd/network/80-dhcp.network"
+in_root systemctl enable systemd-networkd.service >/dev/null 2>&1
+in_root useradd -m -s /bin/bash vagrant
+echo 'vagrant:vagrant' | in_root chpasswd
+echo 'vagrant ALL=(ALL) NOPASSWD:ALL' >"$root/etc/sudoers.d/vagrant"
+chmod 0440 "$root/etc/sudoers.d/vagrant"
+install -d -m 700 -o 1000 -g 1000 "$root/home/vagrant/.ssh"
+install -m 600 -o 1000 -g 1000 "$here/guest/vagrant.pub" "$root/home/vagrant/.ssh/authorized_keys"
+printf 'UseDNS no\n' >"$root/etc/ssh/sshd_config.d/podrun.conf"
 
 printf 'overlay\nveth\nbridge\nbr_netfilter\n9p\n9pnet_virtio\n' >"$root/etc/modules-load.d/podrun.conf"
 
@@ -122,6 +139,20 @@ kver=$(ls "$root/lib/modules" | sort -V | tail -1)
 	net/bluetooth)
 in_root depmod "$kver"
 
+# GRUB's configuration, for booting the disk itself (the Vagrant box; GRUB goes into the
+# box's MBR from inside the VM: harness.py box).
+mkdir -p "$root/boot/grub"
+cat >"$root/boot/grub/grub.cfg" <<GRUB
+set timeout=1
+serial --unit=0 --speed=115200
+terminal_input serial console
+terminal_output serial console
+search --no-floppy --label podrun-root --set=root
+menuentry 'Debian 12 (podrun)' {
+  linux /boot/vmlinuz-$kver root=LABEL=podrun-root ro console=tty0 console=ttyS0,115200 net.ifnames=0 systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all
+  initrd /boot/initrd.img-$kver
+}
+GRUB
 cp -L "$root/boot/vmlinuz-$kver" "$out/vmlinuz"
 cp -L "$root/boot/initrd.img-$kver" "$out/initrd.img"
 

@@ -40,6 +40,8 @@ IMAGE_FILES = ("vmlinuz", "initrd.img", "root.img")
 # Host tools: Debian package -> the command that proves it is installed.
 HOST_TOOLS = {"qemu-system-x86": "qemu-system-x86_64", "debootstrap": "debootstrap",
               "e2fsprogs": "mkfs.ext4"}
+# And for the Vagrant box (harness.py box).
+BOX_TOOLS = {"fdisk": "sfdisk", "qemu-utils": "qemu-img"}
 # Exit status when the VM gave none (boot failure, timeout, crash), as run-in-vm scripts do.
 NO_STATUS = 125
 KEEP_IMAGES = 2
@@ -54,14 +56,18 @@ def log(msg: str) -> None:
 # ---------------------------------------------------------------------------------------
 
 
-def missing_host_tools() -> list[str]:
-    return [pkg for pkg, cmd in HOST_TOOLS.items() if shutil.which(cmd) is None
-            and not Path("/usr/sbin", cmd).exists()]
+def which(cmd: str) -> str | None:
+    """shutil.which, also in the sbin directories (not on every root PATH)."""
+    return shutil.which(cmd) or shutil.which(cmd, path="/usr/local/sbin:/usr/sbin:/sbin")
 
 
-def ensure_host_tools() -> list[str]:
+def missing_host_tools(tools: dict[str, str] = HOST_TOOLS) -> list[str]:
+    return [pkg for pkg, cmd in tools.items() if which(cmd) is None]
+
+
+def ensure_host_tools(tools: dict[str, str] = HOST_TOOLS) -> list[str]:
     """apt-get install what is missing; returns what is still missing afterwards."""
-    missing = missing_host_tools()
+    missing = missing_host_tools(tools)
     if missing and os.geteuid() == 0 and shutil.which("apt-get"):
         log(f"installing host tools: {' '.join(missing)}")
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
@@ -69,7 +75,7 @@ def ensure_host_tools() -> list[str]:
         if subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL).returncode != 0:
             subprocess.run(["apt-get", "update", "-q"], env=env, stdout=subprocess.DEVNULL)
             subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL)
-    return missing_host_tools()
+    return missing_host_tools(tools)
 
 
 # ---------------------------------------------------------------------------------------
@@ -139,8 +145,8 @@ def build_image(force: bool = False) -> Path:
 
 def _prune(keep: Path) -> None:
     """Keep the newest KEEP_IMAGES images (by last use); delete older ones and stale builds."""
-    images = sorted((p for p in CACHE.iterdir() if p.is_dir() and not p.name.startswith(".")
-                     and p != keep), key=lambda p: _mtime(p / "ok"), reverse=True)
+    images = sorted((p for p in CACHE.iterdir() if re.fullmatch(r"[0-9a-f]{16}", p.name)
+                     and p.is_dir() and p != keep), key=lambda p: _mtime(p / "ok"), reverse=True)
     for p in images[KEEP_IMAGES - 1:]:
         log(f"removing old image {p}")
         shutil.rmtree(p, ignore_errors=True)
@@ -181,12 +187,14 @@ class VMResult:
     console_tail: str = ""
 
 
-def _kernel_cmdline(init: str) -> str:
-    cmd = ("console=ttyS0,115200 root=/dev/vda rw net.ifnames=0 panic=-1 podrun.vm=1 "
+def _kernel_cmdline(init: str, root: str = "/dev/vda") -> str:
+    cmd = (f"console=ttyS0,115200 root={root} rw net.ifnames=0 panic=-1 podrun.vm=1 "
            "systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all quiet")
     if init == "minimal":
         return cmd + " init=/usr/local/sbin/podrun-vm-init"
-    return cmd + " systemd.show_status=0 systemd.mask=serial-getty@ttyS0.service"
+    # The image serves the Vagrant box too; a test boot has no network and no login.
+    return cmd + (" systemd.show_status=0 systemd.mask=serial-getty@ttyS0.service "
+                  "systemd.mask=systemd-networkd.service systemd.mask=ssh.service")
 
 
 def _pdeathsig() -> None:
@@ -199,12 +207,14 @@ def run_in_vm(command: str, image: Path, *, init: str = "systemd", timeout: floa
               mem_mb: int = 3072, cpus: int | None = None, accel: str = "auto",
               share_src: bool = True, results: Path | None = None,
               env: dict[str, str] | None = None, verbose: bool = False,
+              disk: Path | None = None, root: str = "/dev/vda",
               out=None) -> VMResult:  # noqa: ANN001
     """Boot `image`, run `command` (bash) in the guest, stream its output to `out`.
 
     The checkout is shared read-only at its own path (writes go to a tmpfs overlay in the
     guest); `results` receives what the command wrote to $PODRUN_VM_RESULTS. qemu is
-    killed on every way out (timeout, exception, Ctrl-C)."""
+    killed on every way out (timeout, exception, Ctrl-C). `disk` (with `root`, the guest's
+    root device): boot that disk and write to it, instead of a snapshot of the image."""
     out = out or sys.stdout
     accel = choose_accel(accel)
     cpus = cpus or min(os.cpu_count() or 1, 4)
@@ -224,8 +234,9 @@ def run_in_vm(command: str, image: Path, *, init: str = "systemd", timeout: floa
             "-smp", str(cpus), "-m", str(mem_mb), "-nodefaults", "-no-user-config",
             "-display", "none", "-no-reboot",
             "-kernel", str(image / "vmlinuz"), "-initrd", str(image / "initrd.img"),
-            "-append", _kernel_cmdline(init),
-            "-drive", f"file={image / 'root.img'},format=raw,if=virtio,snapshot=on,cache=unsafe",
+            "-append", _kernel_cmdline(init, root),
+            "-drive", (f"file={disk},format=raw,if=virtio,cache=writeback" if disk else
+                       f"file={image / 'root.img'},format=raw,if=virtio,snapshot=on,cache=unsafe"),
             "-chardev", f"file,id=con,path={console}", "-serial", "chardev:con",
             "-chardev", f"file,id=out,path={output}", "-serial", "chardev:out",
             "-virtfs", f"local,path={ctl},mount_tag=podrun_ctl,security_model=none,id=ctl",
@@ -309,6 +320,60 @@ def _tail(path: Path, n: int) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------
+# A Vagrant box (libvirt) from the same image
+# ---------------------------------------------------------------------------------------
+
+BOX_NAME = "podrun/bookworm-local"
+BOX_VAGRANTFILE = """Vagrant.configure("2") do |config|
+  config.vm.provider :libvirt do |libvirt|
+    libvirt.disk_bus = "virtio"
+  end
+end
+"""
+
+
+def build_box(image: Path) -> Path:
+    """<image>/podrun-vm.box: the image on an MBR disk with GRUB, as a libvirt box."""
+    box = image / "podrun-vm.box"
+    if box.exists():
+        return box
+    ensure_host_tools(BOX_TOOLS)
+    sfdisk, qemu_img = which("sfdisk"), which("qemu-img")
+    if sfdisk is None or qemu_img is None:
+        raise SystemExit("building the box needs sfdisk and qemu-img (fdisk, qemu-utils)")
+    work = Path(tempfile.mkdtemp(prefix="podrun-box-", dir="/var/tmp"))
+    try:
+        t0 = time.monotonic()
+        disk = work / "disk.raw"
+        fs_size = (image / "root.img").stat().st_size
+        with open(disk, "wb") as f:
+            f.truncate(fs_size + 2**20)
+        subprocess.run([sfdisk, "-q", str(disk)], input=b"label: dos\nstart=2048, type=83, bootable\n",
+                       check=True)
+        subprocess.run(["dd", f"if={image / 'root.img'}", f"of={disk}", "bs=1M", "seek=1",
+                        "conv=notrunc,sparse", "status=none"], check=True)
+        # GRUB goes into the MBR from inside the VM (grub-install wants the real disk).
+        res = run_in_vm("grub-install --target=i386-pc --no-floppy /dev/vda && sync", image,
+                        init="minimal", timeout=600, share_src=False, disk=disk,
+                        root="/dev/vda1", out=sys.stderr)
+        if res.rc != 0:
+            raise SystemExit(f"grub-install in the VM failed (exit {res.rc})")
+        subprocess.run([qemu_img, "convert", "-O", "qcow2", str(disk), str(work / "box.img")],
+                       check=True)
+        gib = -(-(fs_size + 2**20) // 2**30)
+        (work / "metadata.json").write_text(json.dumps(
+            {"provider": "libvirt", "format": "qcow2", "virtual_size": gib}) + "\n")
+        (work / "Vagrantfile").write_text(BOX_VAGRANTFILE)
+        subprocess.run(["tar", "-C", str(work), "-cf", str(work / "podrun-vm.box"),
+                        "metadata.json", "Vagrantfile", "box.img"], check=True)
+        (work / "podrun-vm.box").rename(box)
+        log(f"box built in {time.monotonic() - t0:.0f}s: {box}")
+        return box
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------
 # The CI stage
 # ---------------------------------------------------------------------------------------
 
@@ -383,6 +448,9 @@ def main(argv: list[str]) -> int:
     b = sub.add_parser("build", help="build the guest image unless cached; print its directory")
     b.add_argument("--force", action="store_true")
     sub.add_parser("host-tools", help="install qemu and debootstrap on the host if missing")
+    bx = sub.add_parser("box", help="build a libvirt Vagrant box from the image; print its path")
+    bx.add_argument("--add", metavar="NAME", nargs="?", const=BOX_NAME,
+                    help=f"also `vagrant box add` it (default name {BOX_NAME})")
     for name in ("run", "ci"):
         s = sub.add_parser(name)
         s.add_argument("--init", choices=["systemd", "minimal"], default="systemd",
@@ -401,7 +469,7 @@ def main(argv: list[str]) -> int:
     c.add_argument("--rebuild", action="store_true", help="rebuild the image even if cached")
     c.add_argument("pytest_args", nargs=argparse.REMAINDER, help="-- extra pytest arguments")
     args = p.parse_args(argv)
-    if args.cmd in ("run", "ci", "build") and os.geteuid() != 0:
+    if args.cmd in ("run", "ci", "build", "box") and os.geteuid() != 0:
         log("run as root (debootstrap, qemu with the checkout shared)")
         return 1
     if args.cmd == "host-tools":
@@ -411,6 +479,13 @@ def main(argv: list[str]) -> int:
         return 1 if missing else 0
     if args.cmd == "build":
         print(build_image(force=args.force))
+        return 0
+    if args.cmd == "box":
+        box = build_box(build_image())
+        if args.add:
+            subprocess.run(["vagrant", "box", "add", "--force", "--name", args.add, str(box)],
+                           check=True, stdout=sys.stderr)
+        print(box)
         return 0
     if args.cmd == "ci":
         if args.pytest_args[:1] == ["--"]:

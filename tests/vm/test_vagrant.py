@@ -1,0 +1,99 @@
+"""Full mode (PODRUN_VAGRANT_TEST=1), on the HOST: `vagrant up` with vagrant-libvirt and a
+box built from the VM stage's image proves the top-level Vagrantfile: the checkout is
+synced, provisioning installs podrun the README's way and runs the test command, and
+`vagrant ssh -c 'sudo podrun version'` works.
+
+Needs the Debian packages vagrant, vagrant-libvirt, libvirt-daemon-system, qemu-utils and
+dnsmasq-base; libvirtd is started by hand when it is not running (and stopped afterwards).
+Everything Vagrant keeps goes to a temporary VAGRANT_HOME / .vagrant directory.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.vm import harness
+
+pytestmark = [pytest.mark.slow, pytest.mark.privileged]
+
+TOP = Path(__file__).resolve().parents[2]
+WHEELS = harness.CACHE / "wheels"
+# What provisioning runs (tests/run's arguments): the tests that need the VM's kernel.
+TEST_ARGS = "-m cgroupv2"
+
+
+def _pid_of(pidfile: str) -> int | None:
+    try:
+        pid = int(Path(pidfile).read_text())
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError):
+        return None
+
+
+@pytest.fixture
+def libvirtd() -> Iterator[None]:
+    if os.environ.get("PODRUN_VAGRANT_TEST") != "1":
+        pytest.skip("full mode only (PODRUN_VAGRANT_TEST=1): boots a VM with vagrant-libvirt")
+    for cmd in ("vagrant", "libvirtd", "virsh", "qemu-img"):
+        if shutil.which(cmd) is None:
+            pytest.skip(f"needs {cmd} (Debian: vagrant vagrant-libvirt libvirt-daemon-system "
+                        "qemu-utils dnsmasq-base)")
+    started: list[int] = []
+    for daemon, pidfile in (("virtlogd", "/run/virtlogd.pid"), ("libvirtd", "/run/libvirtd.pid")):
+        if _pid_of(pidfile) is None:
+            subprocess.run([daemon, "-d"], check=True)
+            for _ in range(50):
+                if (pid := _pid_of(pidfile)) is not None:
+                    started.append(pid)
+                    break
+                time.sleep(0.1)
+    subprocess.run(["virsh", "net-start", "default"], capture_output=True)
+    try:
+        yield
+    finally:
+        for pid in reversed(started):
+            os.kill(pid, signal.SIGTERM)
+
+
+def test_vagrant_up_provisions_and_runs_the_tests(libvirtd: None, tmp_path: Path) -> None:
+    box = harness.build_box(harness.build_image())
+    if not WHEELS.is_dir() or not any(WHEELS.iterdir()):
+        # The box has no PyPI access: the venv comes from these wheels (pip --no-index).
+        subprocess.run([str(TOP / ".venv/bin/pip"), "download", "-q", "-d", str(WHEELS), "pip",
+                        "setuptools>=68", "wheel", f"{TOP}[test]"], check=True)
+    env = dict(os.environ, VAGRANT_HOME=str(tmp_path / "vagrant.d"), VAGRANT_CWD=str(TOP),
+               VAGRANT_DOTFILE_PATH=str(tmp_path / "dot"), VAGRANT_DEFAULT_PROVIDER="libvirt",
+               PODRUN_VAGRANT_BOX=harness.BOX_NAME, PODRUN_VAGRANT_WHEELS=str(WHEELS),
+               PODRUN_VAGRANT_TEST_ARGS=TEST_ARGS,
+               PODRUN_LIBVIRT_DRIVER="qemu" if harness.choose_accel() == "tcg" else "kvm")
+
+    def vagrant(*args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["vagrant", *args], env=env, text=True, capture_output=True,
+                              timeout=timeout)
+
+    subprocess.run(["vagrant", "box", "add", "--force", "--name", harness.BOX_NAME, str(box)],
+                   env=env, check=True, capture_output=True)
+    try:
+        t0 = time.monotonic()
+        up = vagrant("up", "--provider=libvirt")
+        print(up.stdout[-20000:], up.stderr[-5000:])
+        print(f"vagrant up: {time.monotonic() - t0:.0f}s")
+        assert up.returncode == 0, up.stderr[-3000:]
+        assert "passed" in up.stdout and " failed" not in up.stdout
+        version = vagrant("ssh", "-c", "sudo podrun version --client", timeout=300)
+        assert version.returncode == 0, version.stderr
+        assert version.stdout.startswith("podrun "), version.stdout
+    finally:
+        vagrant("destroy", "-f", timeout=600)
+        vagrant("box", "remove", "--force", "--all", harness.BOX_NAME, timeout=300)
+        vol = "podrun-local-VAGRANTSLASH-bookworm-local_vagrant_box_image_0_box.img"
+        subprocess.run(["virsh", "vol-delete", "--pool", "default", vol], capture_output=True)
