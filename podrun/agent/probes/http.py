@@ -252,17 +252,30 @@ class _Exchange:
 
     async def _read_head(self, reader: Any) -> Response:
         while True:
-            try:
-                head = await reader.readuntil(b"\r\n\r\n")
-            except asyncio.IncompleteReadError as e:
-                if not e.partial:
-                    raise HTTPError("EOF") from None
-                raise HTTPError("unexpected EOF") from None
-            except asyncio.LimitOverrunError:
-                raise HTTPError("net/http: server response headers exceeded "
-                                f"{MAX_HEADER_BYTES} bytes; aborted") from None
-            text = head.decode("latin-1")
-            status_line, *header_lines = text.split("\r\n")
+            # Line by line, a line ending in "\r\n" or a bare "\n", as Go's textproto
+            # reader accepts (busybox httpd passes a CGI's bare-LF headers through).
+            lines: list[str] = []
+            total = 0
+            while True:
+                try:
+                    raw = await reader.readline()
+                except asyncio.IncompleteReadError as e:
+                    raw = e.partial
+                except asyncio.LimitOverrunError:
+                    raw = b"x" * (MAX_HEADER_BYTES + 1)
+                total += len(raw)
+                if total > MAX_HEADER_BYTES:
+                    raise HTTPError("net/http: server response headers exceeded "
+                                    f"{MAX_HEADER_BYTES} bytes; aborted") from None
+                if not raw.endswith(b"\n"):
+                    raise HTTPError("unexpected EOF" if lines or raw else "EOF") from None
+                line = raw[:-1].removesuffix(b"\r").decode("latin-1")
+                if not line:
+                    if lines:
+                        break
+                    continue
+                lines.append(line)
+            status_line, *header_lines = lines
             parts = status_line.split(" ", 2)
             if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit() \
                     or len(parts[1]) != 3:

@@ -20,7 +20,8 @@ from podrun.image.archive import import_file
 from podrun.image.scratch import oci_archive
 from podrun.image.store import ImageStore
 from podrun.runtime.cgroups import Layout, detect_host
-from tests.integration.daemon.conftest import Daemon, e2e_dir  # noqa: F401 - fixture
+from tests.integration.daemon.conftest import Daemon
+from tests.integration.daemon.conftest import e2e_dir as e2e_dir  # the fixture
 from tests.support import make_busybox_rootfs
 
 IMAGE = "localhost/busybox:1.35"
