@@ -149,6 +149,23 @@ _CBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 class _CLoader(_CBase):  # type: ignore[valid-type,misc]
     duplicates: list[str]
 
+    # libyaml composes in C but asks the Python resolver for every scalar's tag; a
+    # manifest repeats the same keys and values, so the answers are memoised (the
+    # resolver is a pure function of the scalar and its style). Halves YAML loading.
+    _resolved: dict[tuple[str, tuple[bool, bool]], str] = {}
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is yaml.ScalarNode and implicit is not None and len(value) <= 64:
+            key = (value, implicit)
+            tag = self._resolved.get(key)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                if len(self._resolved) >= 8192:
+                    self._resolved.clear()
+                self._resolved[key] = tag
+            return tag
+        return super().resolve(kind, value, implicit)
+
 
 _Loader = _PyLoader  # the reference behaviour (tests load fixtures with it)
 _LIBYAML_MAX_NESTING_BOUND = 5000
