@@ -99,6 +99,8 @@ class Engine:
         shared = getattr(getattr(ctx, "images", None), "store", None)
         self.images = ImageManager(ctx.root / "images", registries=ctx.config.get("registries"),
                                    store=shared)
+        # rmi and image GC never remove an image a container (even an exited one) uses
+        self.images.store.in_use_hook = self._images_in_use
         max_period = ctx.config.get("crashLoopBackOff", {}).get("maxContainerRestartPeriod")
         self.backoff = Backoff(BackoffConfig.crash_loop(_seconds(max_period)))
         self.network = _network_manager(ctx)
@@ -202,12 +204,49 @@ class Engine:
         except TypeError as e:  # an interface mismatch must not take the daemon down
             log.error("prober unavailable: %s", e)
 
+    def _images_in_use(self) -> set[str]:
+        used: set[str] = set()
+        for sb in self.runtime.list_sandboxes():
+            for cfg in (self.runtime.sandbox_dir(sb.id) / "configs").glob("*.json"):
+                with contextlib.suppress(OSError, ValueError):
+                    ann = json.loads(cfg.read_text()).get("annotations", {})
+                    if ann.get(ANN + "imageConfigID"):
+                        used.add(ann[ANN + "imageConfigID"])
+        return used
+
+    def _rotate_logs(self) -> None:
+        """The kubelet's container log manager: rotate running containers' logs."""
+        from podrun.logs.rotation import needs_rotation, parse_size, rotate
+        cfg = self.ctx.config
+        max_size = parse_size(cfg.get("containerLogMaxSize"))
+        max_files = int(cfg.get("containerLogMaxFiles") or 5)
+        for w in list(self.workers.values()):
+            for cid, (sandbox_id, log_path) in list(w.running_logs.items()):
+                if not needs_rotation(log_path, max_size):
+                    continue
+                try:
+                    rotate(log_path, max_files,
+                           lambda s=sandbox_id, c=cid: self.runtime.reopen_log(s, c))
+                except (PodrunError, OSError) as e:
+                    log.warning("rotating %s failed: %s", log_path, e)
+
     async def _housekeep(self) -> None:
-        """Remove sandboxes of pods nobody knows (deleted while the daemon was down)."""
+        """Every 5 s: remove sandboxes of pods nobody knows (deleted while the daemon was
+        down), DEL orphaned CNI attachments, drop expired backoff entries; every 10 s
+        rotate logs; every 5 min image GC (the kubelet's ImageGCPeriod)."""
         seen: dict[str, float] = {}
+        ticks = 0
+        cfg = self.ctx.config
         while True:
             await asyncio.sleep(5)
+            ticks += 1
             try:
+                if ticks % 2 == 0:
+                    await asyncio.to_thread(self._rotate_logs)
+                if ticks % 60 == 0:
+                    await asyncio.to_thread(
+                        self.images.store.gc, int(cfg.get("imageGCHighThresholdPercent", 85)),
+                        int(cfg.get("imageGCLowThresholdPercent", 80)), 120.0)
                 sandboxes = await asyncio.to_thread(self.runtime.list_sandboxes)
                 now = time.monotonic()
                 for sb in sandboxes:
@@ -292,6 +331,7 @@ class PodWorker:
             (self.pod_dict.get("status") or {}).get("startTime"))
         self.old_status: PodStatus | None = _typed_status(self.pod_dict.get("status"))
         self.pod_ips: dict[str, tuple[str, ...]] = {}
+        self.running_logs: dict[str, tuple[str, Path]] = {}  # for log rotation
         self.log_root = self.engine.ctx.log_dir / (
             f"{self.namespace}_{self.name}_{self.uid}")
         self.pod_dir = self.engine.ctx.root / "pods" / self.uid
@@ -368,6 +408,7 @@ class PodWorker:
         rt = self.engine.runtime
         sandboxes, instances = [], []
         where: dict[str, tuple[str, Any]] = {}
+        running_logs: dict[str, tuple[str, Path]] = {}
         for sb in rt.list_sandboxes():
             if sb.pod_uid != self.uid:
                 continue
@@ -382,7 +423,10 @@ class PodWorker:
                 except (OSError, ValueError):
                     continue
                 where[st.id] = (sb.id, st)
+                if st.state == "running" and ann.get(ANN + "logPath"):
+                    running_logs[st.id] = (sb.id, Path(ann[ANN + "logPath"]))
                 instances.append(self._instance(st, ann))
+        self.running_logs = running_logs
         return PodObservation.build(sandboxes, instances), where
 
     def _sandbox_ips(self, sandbox_id: str, rec: dict[str, Any]) -> tuple[str, ...]:
@@ -758,6 +802,7 @@ class PodWorker:
             **config.get("annotations", {}),
             ANN + "name": start.name, ANN + "restartCount": str(restart),
             ANN + "image": c.image or "", ANN + "imageID": image.image_id,
+            ANN + "imageConfigID": image.id,
             ANN + "hash": planmod.container_hash(c), ANN + "createdAt": repr(time.time()),
             ANN + "logPath": str(log_path), ANN + "stopSignal": launch.stop_signal,
             ANN + "terminationMessageHostPath": str(launch.termination_message_path or ""),

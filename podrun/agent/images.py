@@ -41,6 +41,7 @@ class ImagePullFailure(PodrunError):
 class ResolvedImage:
     ref: str  # as the user wrote it (status.image)
     image_id: str  # repo digest or image id (status.imageID)
+    id: str  # the image ID (config digest): what the store's in-use check counts
     lowerdirs: tuple[str, ...]  # snapshot dirs, top layer first
     entrypoint: tuple[str, ...]
     cmd: tuple[str, ...]
@@ -123,5 +124,5 @@ class ImageManager:
             lower.append(snap.path)
         cfg = self.store.config(rec)
         self.store.mark_used(rec.name)
-        return ResolvedImage(image, rec.repo_digest or rec.id, tuple(lower), cfg.entrypoint,
+        return ResolvedImage(image, rec.repo_digest or rec.id, rec.id, tuple(lower), cfg.entrypoint,
                              cfg.cmd, cfg.env, cfg.working_dir, cfg.user, cfg.stop_signal)

@@ -207,3 +207,29 @@ def test_sandbox_death_recreates_the_sandbox_and_reruns_init(pods: PodDaemon) ->
     init = pods.container("sbdeath", "init1", init=True)
     assert init["state"]["terminated"]["exitCode"] == 0
     assert pods.status("sbdeath")["phase"] == "Running"
+
+
+def test_logs_rotate_by_size_and_count(pods: PodDaemon) -> None:
+    """BEHAVIOR.md 11.3 with containerLogMaxSize 2Ki and containerLogMaxFiles 3; the daemon
+    is restarted with that config, so this also checks that a new daemon adopts the pod."""
+    pods.apply(pod("chatty", container(
+        "c", "i=0; while true; do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; "
+             "i=$((i+1)); sleep 0.02; done")))
+    pods.wait_phase("chatty", "Running")
+    before = pods.container("chatty", "c")
+    pods.stop()
+    pods.config.update({"containerLogMaxSize": "2Ki", "containerLogMaxFiles": 3})
+    pods.start()
+    uid = pods.pod("chatty")["metadata"]["uid"]
+    logdir = pods.log_dir / f"default_chatty_{uid}" / "c"
+    pods.wait_for(lambda: len(list(logdir.glob("0.log.*"))) >= 2, timeout=40)
+    time.sleep(1)
+    names = sorted(p.name for p in logdir.iterdir())
+    assert len(names) <= 3, names
+    assert any(n.endswith(".gz") for n in names), names
+    after = pods.container("chatty", "c")
+    assert after["containerID"] == before["containerID"]
+    assert after["restartCount"] == 0
+    out = pods.cli("logs", "chatty", "--tail", "3").stdout.splitlines()
+    nums = [int(line.split("-")[1]) for line in out]
+    assert len(nums) == 3 and nums == list(range(nums[0], nums[0] + 3))
