@@ -1308,3 +1308,6 @@ def main() -> None:
         cli(standalone_mode=True)
     except KeyboardInterrupt:
         sys.exit(130)
+
+from podrun.cli_doctor import doctor  # noqa: E402, I001
+cli.add_command(doctor)
