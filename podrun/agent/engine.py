@@ -104,6 +104,13 @@ class Engine:
         max_period = ctx.config.get("crashLoopBackOff", {}).get("maxContainerRestartPeriod")
         self.backoff = Backoff(BackoffConfig.crash_loop(_seconds(max_period)))
         self.network = _network_manager(ctx)
+        # pod uid -> its sandbox ids: a worker observes only its own sandboxes (reading
+        # every sandbox of every pod on each sync made exits reach the status slowly)
+        self.sandboxes_of: dict[str, set[str]] = {}
+        for d in sorted((ctx.run_dir / "sandboxes").glob("*/sandbox.json")):
+            with contextlib.suppress(OSError, ValueError, KeyError):
+                uid = json.loads(d.read_text())["podUID"]
+                self.sandboxes_of.setdefault(uid, set()).add(d.parent.name)
         self.workers: dict[str, PodWorker] = {}
         self.started_at = time.time()
         self.host_ip = _host_ip()
@@ -288,6 +295,7 @@ class Engine:
             if sb.pod_uid == uid:
                 self.teardown_network(sb.id)
                 self.runtime.remove_sandbox(sb.id)
+        self.sandboxes_of.pop(uid, None)
         pod_dir = self.ctx.root / "pods" / uid
         if pod_dir.exists():
             _cleanup_pod_dir(pod_dir)
@@ -332,6 +340,7 @@ class PodWorker:
         self.old_status: PodStatus | None = _typed_status(self.pod_dict.get("status"))
         self.pod_ips: dict[str, tuple[str, ...]] = {}
         self.running_logs: dict[str, tuple[str, Path]] = {}  # for log rotation
+        self._annotations: dict[str, dict[str, str]] = {}  # container id -> (immutable)
         self.log_root = self.engine.ctx.log_dir / (
             f"{self.namespace}_{self.name}_{self.uid}")
         self.pod_dir = self.engine.ctx.root / "pods" / self.uid
@@ -409,19 +418,27 @@ class PodWorker:
         sandboxes, instances = [], []
         where: dict[str, tuple[str, Any]] = {}
         running_logs: dict[str, tuple[str, Path]] = {}
-        for sb in rt.list_sandboxes():
-            if sb.pod_uid != self.uid:
+        mine = self.engine.sandboxes_of.get(self.uid, set())
+        for sid in sorted(mine):
+            try:
+                sb = rt.sandbox_status(sid)
+                rec = rt.sandbox_record(sid)
+            except (PodrunError, OSError, ValueError):
+                if not rt.sandbox_dir(sid).exists():
+                    mine.discard(sid)
                 continue
-            rec = rt.sandbox_record(sb.id)
             sandboxes.append(SandboxObservation(
                 id=sb.id, ready=sb.ready, attempt=int(rec.get("attempt", 0)),
                 created_at=sb.created_at / 1e9, ips=self._sandbox_ips(sb.id, rec),
                 host_network=bool(rec.get("hostNetwork"))))
             for st in rt.list_containers(sb.id):
-                try:
-                    ann = rt.container_config(sb.id, st.id).get("annotations", {})
-                except (OSError, ValueError):
-                    continue
+                ann = self._annotations.get(st.id)
+                if ann is None:
+                    try:
+                        ann = rt.container_config(sb.id, st.id).get("annotations", {})
+                    except (OSError, ValueError):
+                        continue
+                    self._annotations[st.id] = ann
                 where[st.id] = (sb.id, st)
                 if st.state == "running" and ann.get(ANN + "logPath"):
                     running_logs[st.id] = (sb.id, Path(ann[ANN + "logPath"]))
@@ -583,15 +600,18 @@ class PodWorker:
             grace = self._kill_grace(name, kill)
             await self._stop_container(where[inst.id][0], inst.id, grace)
             changed = True
+        # A start that failed before creating anything (image pull, config error) left a
+        # reason in reason_cache and changed nothing: no immediate re-sync for it, or a
+        # pod in ImagePullBackOff / CreateContainerConfigError re-syncs in a hot loop.
         for start in a.init_containers_to_start:
             ok = await self._start_container(start, sandbox.id, obs)
-            changed = True
+            changed = changed or ok or start.name not in self.reason_cache
             if not ok and start.kind is not ContainerKind.SIDECAR:
                 break
         else:
             for start in a.containers_to_start:
-                await self._start_container(start, sandbox.id, obs)
-                changed = True
+                ok = await self._start_container(start, sandbox.id, obs)
+                changed = changed or ok or start.name not in self.reason_cache
         for w in a.backoff.values():
             self.reason_cache[w.name] = w.start_failure
             self.event("Warning", "BackOff", w.event_message)
@@ -635,6 +655,7 @@ class PodWorker:
             host_network=bool(spec.host_network), host_ipc=bool(spec.host_ipc),
             host_pid=bool(spec.host_pid),
             share_process_namespace=bool(spec.share_process_namespace), cgroup_values=values)
+        self.engine.sandboxes_of.setdefault(self.uid, set()).add(sid)
         try:
             status = await asyncio.to_thread(self.engine.runtime.create_sandbox, sid, options)
         except (PodrunError, OSError) as e:
