@@ -124,5 +124,10 @@ class ImageManager:
             lower.append(snap.path)
         cfg = self.store.config(rec)
         self.store.mark_used(rec.name)
-        return ResolvedImage(image, rec.repo_digest or rec.id, rec.id, tuple(lower), cfg.entrypoint,
+        # status.imageID is the repo digest (containerd's imageRef: repoDigests[0])
+        try:
+            image_id = f"{rec.reference().name}@{rec.repo_digest}"
+        except ImageError:
+            image_id = rec.id
+        return ResolvedImage(image, image_id, rec.id, tuple(lower), cfg.entrypoint,
                              cfg.cmd, cfg.env, cfg.working_dir, cfg.user, cfg.stop_signal)
