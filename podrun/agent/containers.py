@@ -307,6 +307,11 @@ def _volume_mounts(ctx: PodContext, container: Container, env_map: Mapping[str, 
     spec = _spec(ctx.pod)
     by_name = {v.name: v for v in spec.volumes or ()}
     pvc_root = ctx.pvc_root or ctx.root / "persistent-volumes"
+    # With a Bidirectional mount the root is rshared and the helper makes the rootfs's
+    # parent mount private: a propagating source must not rely on that mount.
+    rootfs_parent = ctx.root / "containers" / (container.name or "c") if any(
+        vm.mount_propagation == SC.PROPAGATION_BIDIRECTIONAL
+        for vm in container.volume_mounts or ()) else None
     out = []
     for i, vm in enumerate(container.volume_mounts or ()):
         volume = by_name.get(vm.name)
@@ -321,11 +326,16 @@ def _volume_mounts(ctx: PodContext, container: Container, env_map: Mapping[str, 
                 sub = E.check_sub_path(vm.sub_path or "")
             if volume.host_path is not None and not src.exists() and not sub:
                 src.mkdir(parents=True, mode=0o755)  # containerd creates a missing source
+            propagation = SC.propagation_option(vm.mount_propagation, privileged)
+            if propagation in ("rslave", "rshared"):
+                try:
+                    V.ensure_shared_source(src, ctx.pod_dir, avoid=rootfs_parent)
+                except V.VolumeError as e:  # containerd fails this in CreateContainer
+                    raise CreateContainerError(str(e)) from None
             if sub:
                 dest = (ctx.pod_dir / "volume-subpaths" / (vm.name or "")
                         / (container.name or "") / str(i))
                 src = V.prepare_sub_path(src, sub, dest)
-            propagation = SC.propagation_option(vm.mount_propagation, privileged)
         except (E.EnvError, SC.SecurityContextError, V.VolumeError) as e:
             raise CreateContainerConfigError(str(e)) from None
         except OSError as e:
@@ -413,6 +423,10 @@ def build_container(ctx: PodContext, container: Container, image: ImageConfig, *
             pid_namespace=not (spec.share_process_namespace or spec.host_pid))
     except ValueError as e:  # an unknown capability name
         raise CreateContainerConfigError(str(e)) from None
+    # containerd: rshared with a Bidirectional mount, rslave with a HostToContainer one.
+    root_propagation = M.rootfs_propagation(mounts)
+    if root_propagation:
+        config.setdefault("linux", {})["rootfsPropagation"] = root_propagation
     del hostname
     return ContainerLaunch(config=config, cgroup_values=cgroup_values,
                            stop_signal=_stop_signal(container, image),

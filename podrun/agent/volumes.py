@@ -18,10 +18,12 @@ from __future__ import annotations
 import base64
 import binascii
 import errno
+import hashlib
 import os
 import shutil
 import stat
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -30,6 +32,7 @@ from typing import Any
 
 from podrun.core import env as E
 from podrun.errors import PodrunError
+from podrun.runtime import mounts as M
 from podrun.runtime import syscalls
 from podrun.spec.quantity import quantity_from_json
 from podrun.spec.types import DownwardAPIVolumeFile, KeyToPath, Pod, Volume
@@ -210,6 +213,102 @@ def unmount_all(prefix: Path) -> None:
             syscalls.umount2(mp, syscalls.MNT_DETACH)
         except OSError:
             pass
+
+
+# ---- mount propagation sources ---------------------------------------------------------------
+
+SHARED_RECORD = "shared-mounts"  # <pod_dir>/...: host sources this pod's propagating mounts use
+SHARED_MARKERS = "shared-mounts"  # <root>/.../<hash>: one file per shared bind podrun made
+_shared_lock = threading.Lock()  # pod workers are threads: check-and-bind is one step
+
+
+def _marker(root: Path, path: str) -> Path:
+    return root / SHARED_MARKERS / hashlib.sha256(path.encode()).hexdigest()[:32]
+
+
+def ensure_shared_source(source: Path, pod_dir: Path, *, avoid: Path | None = None) -> bool:
+    """Make `source`, the host side of a HostToContainer or Bidirectional volumeMount, lie on
+    a shared mount: the container's copy of it is then a slave (rslave) or a peer (rshared)
+    of the host's, so mounts made later reach the container (and, rshared, come back).
+
+    The kubelet keeps its root directory an rshared mount and containerd only checks the
+    source ("... is not a shared mount"). podrun does what the kubelet does for its own
+    directories, for any source: when the mount holding `source` is not shared, or is the
+    mount `avoid` lies on (the rootfs's parent, which the helper makes private for rshared
+    roots), `source` is bound onto itself and that bind made shared (a podrun mount point
+    below pod_dir, such as a Memory emptyDir's tmpfs, is just made shared). Sources outside
+    pod_dir are recorded in `<pod_dir>/shared-mounts`, and podrun's binds get a marker in
+    `<root>/shared-mounts/`; `teardown` unmounts a bind once no pod records it.
+    Returns True when a mount was made or changed."""
+    real = os.path.realpath(source)
+    pod = os.path.realpath(pod_dir)
+    inside = real == pod or real.startswith(pod + "/")
+    root = pod_dir.parent.parent
+    with _shared_lock:
+        if not inside:
+            _record_shared(pod_dir, real)
+        infos = M.parse_mountinfo(Path("/proc/self/mountinfo").read_text())
+        m = M.mount_containing(real, infos)
+        bad = M.mount_containing(os.path.realpath(avoid), infos) if avoid is not None else None
+        if m is not None and m.shared and (bad is None or bad.mount_id != m.mount_id):
+            return False
+        try:
+            if not (inside and m is not None and m.mount_point == real):
+                syscalls.mount(real, real, None, syscalls.MS_BIND | syscalls.MS_REC)
+                if not inside:
+                    marker = _marker(root, real)
+                    marker.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                    marker.write_text(real + "\n")
+            syscalls.mount(None, real, None, syscalls.MS_SHARED)
+        except OSError as e:
+            raise VolumeError(f"make {real} a shared mount (mountPropagation): "
+                              f"{e.strerror or e}") from None
+        return True
+
+
+def _record_shared(pod_dir: Path, path: str) -> None:
+    rec = pod_dir / SHARED_RECORD
+    have = _recorded(rec)
+    if path not in have:
+        pod_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
+        with open(rec, "a") as f:
+            f.write(path + "\n")
+
+
+def _recorded(rec: Path) -> list[str]:
+    try:
+        return [line for line in rec.read_text().splitlines() if line]
+    except OSError:
+        return []
+
+
+def release_shared_sources(pod_dir: Path) -> None:
+    """Unmount the shared binds podrun made for this pod's sources outside pod_dir that no
+    other pod (a sibling of pod_dir that recorded the same path) still uses."""
+    mine = _recorded(pod_dir / SHARED_RECORD)
+    if not mine:
+        return
+    root = pod_dir.parent.parent
+    with _shared_lock:
+        others: set[str] = set()
+        try:
+            siblings = [p for p in pod_dir.parent.iterdir() if p.name != pod_dir.name]
+        except OSError:
+            siblings = []
+        for sib in siblings:
+            others.update(_recorded(sib / SHARED_RECORD))
+        for path in mine:
+            marker = _marker(root, path)
+            if path in others or not marker.exists():
+                continue
+            if is_mounted(Path(path)):
+                try:
+                    syscalls.umount2(path, syscalls.MNT_DETACH)
+                except OSError as e:
+                    raise VolumeError(f"unmount shared bind {path}: {e.strerror or e}") \
+                        from None
+            marker.unlink(missing_ok=True)
+        (pod_dir / SHARED_RECORD).unlink(missing_ok=True)
 
 
 # ---- atomic writer (pkg/volume/util/atomic_writer.go) ---------------------------------------
@@ -623,7 +722,9 @@ def prepare_sub_path(volume_root: Path, sub_path: str, dest: Path) -> Path:
 
 
 def teardown(pod_dir: Path) -> None:
-    """Unmount every tmpfs and subPath bind under pod_dir and remove it."""
+    """Unmount every tmpfs and subPath bind under pod_dir (and podrun's shared binds of
+    the pod's propagating sources outside it, once unused) and remove it."""
+    release_shared_sources(pod_dir)
     unmount_all(pod_dir)
     leftover = mounts_under(pod_dir)
     if leftover:

@@ -103,6 +103,10 @@ class Init:
         self.privileged_caps = caps is None
         self.seccomp = self.linux.get("seccomp")
         self.nnp = bool(self.process.get("noNewPrivileges"))
+        # linux.rootfsPropagation (checked in check-config); runc re-applies an explicit one
+        # to the new root after pivot_root.
+        self.root_propagation_set = bool(self.linux.get("rootfsPropagation"))
+        self.root_flags = S.MS_REC | S.MS_PRIVATE
         self.exe = ""
         self.env: dict[str, str] = {}
         self.seccomp_filter: Any = None
@@ -117,7 +121,7 @@ class Init:
             ("join-namespaces", self.join_namespaces),
             ("mount-namespace", self.mount_namespace),
             ("pid-namespace", self.check_pid_namespace),
-            ("private-mounts", self.private_mounts),
+            ("root-propagation", self.root_propagation),
             ("cgroup", self.join_cgroup),
             ("cgroup-namespace", self.cgroup_namespace),
             ("seccomp-prepare", self.prepare_seccomp),
@@ -200,6 +204,10 @@ class Init:
         if self.namespaces.get("user", 1) is None or "time" in self.namespaces:
             raise StepError("check-config", "check-config: user and time namespaces are "
                             "not supported", 95)
+        try:
+            self.root_flags = M.rootfs_propagation_flags(self.linux.get("rootfsPropagation"))
+        except ValueError as e:
+            raise StepError("check-config", f"check-config: {e}", 22) from None
 
     def join_namespaces(self) -> None:
         # Namespaces given by path (when the parent did not already put us there, e.g.
@@ -224,10 +232,14 @@ class Init:
             raise StepError("pid-namespace", "pid-namespace: a new PID namespace was "
                             f"requested but the helper runs as pid {os.getpid()}, not 1")
 
-    def private_mounts(self) -> None:
-        # Before any mount: our mounts must not propagate to the host (nor host mounts into
-        # the container), and pivot_root refuses a shared root.
-        S.mount(None, "/", None, S.MS_REC | S.MS_PRIVATE)
+    def root_propagation(self) -> None:
+        # Before any mount, on our copy of the host's tree: linux.rootfsPropagation, always
+        # recursive (default rprivate: nothing propagates either way). rslave lets host
+        # mounts reach HostToContainer volumes (a bind of a slave is a slave of the same
+        # master); rshared also lets Bidirectional volumes send theirs back. Our own setup
+        # mounts never reach the host: a slave sends nothing, and with rshared mount_rootfs
+        # makes the rootfs's parent mount private first (as runc).
+        S.mount(None, "/", None, self.root_flags)
 
     def join_cgroup(self) -> None:
         # Early, so everything the setup allocates is charged to the container, and before
@@ -247,6 +259,8 @@ class Init:
         # the image's overlay there. Read-only comes last (mount targets are created first).
         if not self.root or not os.path.isdir(self.root):
             raise StepError("rootfs", f"rootfs: {self.root or '(none)'}: not a directory", 2)
+        if self.root_flags & S.MS_SHARED:
+            self._rootfs_parent_private()
         ov = self.ext.get("overlay")
         if ov:
             data = "lowerdir=" + ":".join(ov["lowerdirs"])
@@ -255,6 +269,16 @@ class Init:
             S.mount("overlay", self.root, "overlay", 0, data)
         else:
             S.mount(self.root, self.root, None, S.MS_BIND | S.MS_REC)
+
+    def _rootfs_parent_private(self) -> None:
+        # runc's rootfsParentMountPrivate: under a shared parent the rootfs mount and all
+        # below it would propagate to the host, and pivot_root refuses a shared parent.
+        # Only that one mount: the volumes' own shared mounts keep their peers.
+        with open("/proc/self/mountinfo") as f:
+            infos = M.parse_mountinfo(f.read())
+        parent = M.mount_containing(os.path.realpath(self.root), infos)
+        if parent is not None and parent.shared:
+            S.mount(None, parent.mount_point, None, S.MS_PRIVATE)
 
     def user_lookup(self) -> None:
         # Names come from the image's /etc/passwd and /etc/group, read before pivot_root
@@ -424,11 +448,22 @@ class Init:
     def pivot_root(self) -> None:
         # pivot_root(".", ".") stacks the old root on top of the new one; detaching it
         # leaves no path to the host's filesystem (unlike chroot). No put_old directory.
-        os.chdir(self.root)
-        S.pivot_root(".", ".")
+        old = os.open("/", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            os.chdir(self.root)
+            S.pivot_root(".", ".")
+            # As runc: "." may still name the new root's mount; the rslave must reach the
+            # old root only (the new root's volume mounts keep their propagation).
+            os.fchdir(old)
+        finally:
+            os.close(old)
         S.mount(None, ".", None, S.MS_REC | S.MS_SLAVE)  # never propagate the unmount
         S.umount2(".", S.MNT_DETACH)
         os.chdir("/")
+        if self.root_propagation_set:
+            # runc applies an explicit rootfsPropagation to the new root as well, so the
+            # container's own mounts below / follow it (nested runtimes).
+            S.mount(None, "/", None, self.root_flags)
 
     def sysctls(self) -> None:
         # Before readonly-paths: /proc/sys becomes read-only there.

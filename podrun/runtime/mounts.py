@@ -149,6 +149,106 @@ def bind_mount(source: str, destination: str, *, readonly: bool = False,
     return {"destination": destination, "type": "bind", "source": source, "options": opts}
 
 
+# ---- mount propagation ---------------------------------------------------------------------
+
+ROOTFS_PROPAGATION = ("rprivate", "rslave", "rshared")  # linux.rootfsPropagation we accept
+
+
+def rootfs_propagation_flags(value: str | None) -> int:
+    """linux.rootfsPropagation -> the flags the helper applies to `/` (always recursive:
+    a non-recursive form would leave the host's shared mounts shared below the root).
+    Default rprivate. Raises ValueError for unbindable or an unknown word."""
+    word = value or "rprivate"
+    if word.lstrip("r") not in ("private", "slave", "shared"):
+        raise ValueError(f"rootfsPropagation {value!r} is not supported "
+                         f"(one of {', '.join(ROOTFS_PROPAGATION)})")
+    return _PROPAGATION[word] | S.MS_REC
+
+
+def rootfs_propagation(mounts: list[dict[str, Any]]) -> str | None:
+    """containerd's CRI rule for linux.rootfsPropagation: rshared when a mount is
+    (r)shared (Bidirectional), else rslave when one is (r)slave (HostToContainer), else
+    unset (the helper's default, rprivate)."""
+    opts = {o for m in mounts for o in m.get("options") or ()}
+    if opts & {"shared", "rshared"}:
+        return "rshared"
+    if opts & {"slave", "rslave"}:
+        return "rslave"
+    return None
+
+
+class MountInfo:
+    """One line of /proc/<pid>/mountinfo (the fields propagation decisions need)."""
+
+    __slots__ = ("mount_id", "parent_id", "mount_point", "optional")
+
+    def __init__(self, mount_id: int, parent_id: int, mount_point: str,
+                 optional: tuple[str, ...]) -> None:
+        self.mount_id = mount_id
+        self.parent_id = parent_id
+        self.mount_point = mount_point
+        self.optional = optional
+
+    @property
+    def shared(self) -> bool:
+        return any(o.startswith("shared:") for o in self.optional)
+
+    @property
+    def slave(self) -> bool:
+        return any(o.startswith("master:") for o in self.optional)
+
+    def __repr__(self) -> str:
+        return (f"MountInfo({self.mount_id}, {self.parent_id}, {self.mount_point!r}, "
+                f"{' '.join(self.optional)!r})")
+
+
+def unescape_mountinfo(s: str) -> str:
+    r"""Undo the kernel's octal escapes (\040 for a space...) in a mountinfo path."""
+    if "\\" not in s:
+        return s
+    out, i = [], 0
+    while i < len(s):
+        if s[i] == "\\" and s[i + 1:i + 4].isdigit() and len(s[i + 1:i + 4]) == 3:
+            out.append(chr(int(s[i + 1:i + 4], 8)))
+            i += 4
+        else:
+            out.append(s[i])
+            i += 1
+    return "".join(out)
+
+
+def parse_mountinfo(text: str) -> list[MountInfo]:
+    out = []
+    for line in text.splitlines():
+        f = line.split(" ")
+        if len(f) < 7:
+            continue
+        try:
+            sep = f.index("-", 6)
+        except ValueError:
+            continue
+        out.append(MountInfo(int(f[0]), int(f[1]), unescape_mountinfo(f[4]),
+                             tuple(f[6:sep])))
+    return out
+
+
+def mount_containing(path: str, infos: list[MountInfo]) -> MountInfo | None:
+    """The mount `path` (absolute, symlinks resolved) lies on: the deepest mount point at or
+    above it, and of mounts stacked there the top one (not the parent of another)."""
+    best = ""
+    for m in infos:
+        mp = m.mount_point
+        if (mp == path or mp == "/" or path.startswith(mp.rstrip("/") + "/")) \
+                and len(mp) > len(best):
+            best = mp
+    if not best:
+        return None
+    stack = [m for m in infos if m.mount_point == best]
+    parents = {m.parent_id for m in stack}
+    top = [m for m in stack if m.mount_id not in parents]
+    return (top or stack)[-1]
+
+
 class EscapesRoot(OSError):
     pass
 
