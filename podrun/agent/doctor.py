@@ -507,6 +507,8 @@ class Doctor:
             leaks.append(Leak("cgroup", str(path), f"cgroup of {what}, which has no live "
                               "sandbox", str(path), cg_uid, fix=self._fix_cgroup(path)))
             for pid in procs_in:
+                if any(lk.kind == "process" and lk.id == str(pid) for lk in leaks):
+                    continue  # a pause already reported (its sandbox cgroup)
                 leaks.append(Leak("process", str(pid), f"in leaked cgroup {path}", str(path),
                                   cg_uid, fix=self._fix_cgroup_kill(path)))
         # container rootfs dirs, pod dirs, image snapshot temporaries, log dirs
