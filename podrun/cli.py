@@ -1245,10 +1245,34 @@ def _human_size(n: int) -> str:
 @click.pass_context
 def pull(ctx: click.Context, ref: str) -> None:
     """Pull an image from its registry."""
+    from podrun.api.client import ApiStatusError
+    from podrun.image.progress import TextProgress
     client = _client(ctx)
     client.timeout = None  # a pull takes as long as the registry needs
-    data = run_api(lambda: client.request("POST", "/podrun/v1/images/pull",
-                                          body={"image": ref}).json())
+    progress = TextProgress(sys.stdout)
+
+    def work() -> dict[str, Any]:
+        # NDJSON: progress lines, then one result or error line (podrun.image.api)
+        buf, result = b"", dict[str, Any]()
+        for chunk in client.stream("/podrun/v1/images/pull", {"progress": "true"},
+                                   method="POST", body={"image": ref}):
+            buf += chunk
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                if not line.strip():
+                    continue
+                msg = json.loads(line)
+                if msg.get("type") == "progress":
+                    progress(str(msg.get("layer")), int(msg.get("done") or 0),
+                             int(msg.get("total") or 0))
+                elif msg.get("type") == "error":
+                    raise ApiStatusError(msg.get("status") or {})
+                elif msg.get("type") == "result":
+                    result = msg.get("image") or {}
+        return result
+
+    data = run_api(work)
+    progress.finish()
     click.echo(f"Image is up to date for {data.get('id') or ref}")
 
 
@@ -1275,14 +1299,23 @@ def image_rm(ctx: click.Context, refs: tuple[str, ...], force: bool) -> None:
 
 
 @image.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("--name", default=None, help="Reference to tag the imported image with.")
 @click.pass_context
 def image_import(ctx: click.Context, file: str, name: str | None) -> None:
-    """Import an oci-archive or docker-archive tarball."""
+    """Import an oci-archive or docker-archive tarball (FILE, or - for stdin)."""
+    import shutil
+    import tempfile
     client = _client(ctx)
     client.timeout = None
-    with open(file, "rb") as f:
+    f: Any
+    if file == "-":  # spooled: the request needs a Content-Length
+        f = tempfile.TemporaryFile(dir=os.environ.get("TMPDIR") or "/var/tmp")
+        shutil.copyfileobj(sys.stdin.buffer, f, 1 << 20)
+        f.seek(0)
+    else:
+        f = open(file, "rb")  # noqa: SIM115 - closed by the with below
+    with f:
         data = run_api(lambda: client.request(
             "POST", "/podrun/v1/images/import", query={"name": name}, body=f,
             content_type="application/x-tar").json())

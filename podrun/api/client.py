@@ -141,9 +141,12 @@ class Client:
         """A list or object as a meta.k8s.io/v1 Table (server-side printing)."""
         return self.request("GET", path, query=query, headers={"Accept": TABLE_ACCEPT}).json()
 
-    def stream(self, path: str, query: dict[str, Any] | None = None) -> Iterator[bytes]:
-        """The body of a streaming GET (watch, follow logs), chunk by chunk."""
-        conn, resp = self._open("GET", path, query, None, "", None)
+    def stream(self, path: str, query: dict[str, Any] | None = None, *, method: str = "GET",
+               body: Any = None) -> Iterator[bytes]:
+        """The body of a streaming GET (watch, follow logs) or POST (pull progress), chunk by
+        chunk."""
+        data = None if body is None else json.dumps(body).encode()
+        conn, resp = self._open(method, path, query, data, "application/json", None)
         try:
             if resp.status >= 400:
                 raise ApiStatusError(_status_of(resp.status, resp.read()))
