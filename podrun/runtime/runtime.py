@@ -111,6 +111,7 @@ class Runtime:
         self.root_dir = Path(root_dir)
         self.cgroups = cgroups
         self.pause_binary = pause_binary
+        self._cgroup_of: dict[str, str | None] = {}  # container id -> cgroupsPath (immutable)
         (self.run_dir / "sandboxes").mkdir(parents=True, exist_ok=True, mode=0o700)
         (self.root_dir / "containers").mkdir(parents=True, exist_ok=True, mode=0o700)
 
@@ -384,10 +385,16 @@ class Runtime:
         return ContainerStatus(cid, sandbox_id, "exited", None, record.started_at,
                                record.finished_at, record.exit_code, record.signal, reason)
 
+    def _container_cgroup(self, sandbox_id: str, cid: str) -> str | None:
+        if cid not in self._cgroup_of:
+            self._cgroup_of[cid] = self.container_config(sandbox_id, cid).get(
+                "linux", {}).get("cgroupsPath")
+        return self._cgroup_of[cid]
+
     def _oom_killed(self, sandbox_id: str, cid: str) -> bool:
         if self.cgroups is None:
             return False
-        cg = self.container_config(sandbox_id, cid).get("linux", {}).get("cgroupsPath")
+        cg = self._container_cgroup(sandbox_id, cid)
         if not cg:
             return False
         try:
@@ -450,6 +457,7 @@ class Runtime:
         shutil.rmtree(d / "containers" / cid, ignore_errors=True)
         cfg_path.with_suffix(".error").unlink(missing_ok=True)
         cfg_path.unlink(missing_ok=True)
+        self._cgroup_of.pop(cid, None)
 
     def reopen_log(self, sandbox_id: str, container_id: str, path: Path | None = None) -> None:
         self._client(sandbox_id).reopen_log(container_id, str(path) if path else None)
