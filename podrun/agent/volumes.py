@@ -162,18 +162,6 @@ def unsupported_kind(volume: Volume) -> str:
 # ---- mounts --------------------------------------------------------------------------------
 
 
-def _unescape_mountinfo(s: str) -> str:
-    out, i = [], 0
-    while i < len(s):
-        if s[i] == "\\" and i + 3 < len(s) and s[i + 1:i + 4].isdigit():
-            out.append(chr(int(s[i + 1:i + 4], 8)))
-            i += 4
-        else:
-            out.append(s[i])
-            i += 1
-    return "".join(out)
-
-
 def mounts_under(prefix: Path) -> list[str]:
     """Mount points at or below `prefix` in this mount namespace, deepest first."""
     p = str(prefix).rstrip("/")
@@ -185,7 +173,7 @@ def mounts_under(prefix: Path) -> list[str]:
     for line in text.splitlines():
         fields = line.split(" ")
         if len(fields) > 4:
-            mp = _unescape_mountinfo(fields[4])
+            mp = M.unescape_mountinfo(fields[4])
             if mp == p or mp.startswith(p + "/"):
                 found.append(mp)
     return sorted(set(found), key=lambda m: (-m.count("/"), m))
