@@ -246,6 +246,7 @@ def run_in_vm(command: str, image: Path, *, init: str = "systemd", timeout: floa
                  "readonly=on,id=src"]
     t0 = time.monotonic()
     timed_out = False
+    pos = cpos = 0
     proc: subprocess.Popen[bytes] | None = None
     # SIGTERM (e.g. from a CI runner) unwinds like Ctrl-C, so the finally below runs.
     old_term = signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -254,7 +255,6 @@ def run_in_vm(command: str, image: Path, *, init: str = "systemd", timeout: floa
                                 stderr=subprocess.STDOUT, preexec_fn=_pdeathsig,
                                 env=dict(os.environ, TMPDIR="/var/tmp"))
         log(f"qemu pid {proc.pid}: accel={accel} init={init} cpus={cpus} mem={mem_mb}M")
-        pos = cpos = 0
         while True:
             pos = _pump(output, pos, out)
             if verbose:
@@ -275,7 +275,7 @@ def run_in_vm(command: str, image: Path, *, init: str = "systemd", timeout: floa
                 proc.kill()
                 proc.wait()
         signal.signal(signal.SIGTERM, old_term)
-        _pump(output, pos if proc is not None else 0, out)
+        _pump(output, pos, out)
         seconds = time.monotonic() - t0
         rc_text = (ctl / "rc").read_text().strip() if (ctl / "rc").exists() else ""
         tail = ""
