@@ -396,6 +396,12 @@ class Doctor:
                 return True
             return False
 
+        # A stopped sandbox (pause gone) of a live pod keeps its record, but its network
+        # must be torn down (StopPodSandbox): its attachment, lease, veth, hostPort
+        # elements and pinned netns are leaks once it is older than min_age.
+        netlive = {sid for sid, sb in live.items()
+                   if sb["pid"] is not None or young(sb["dir"])}
+        stopped = set(live) - netlive
         # sandboxes (their pause, dir); mounts and netns below
         for sid, sb in sorted(sandboxes.items()):
             if sid in live or young(sb["dir"]):
@@ -432,33 +438,40 @@ class Doctor:
             if mowner is None:
                 continue
             kind_of, ident, owner_dir = mowner
-            alive = (ident in live if kind_of == "sandbox" else
-                     ident in known if kind_of == "pod" else ident in live_containers)
-            if alive or young(owner_dir):
-                continue
             kind = "netns" if m.fstype == "nsfs" or (kind_of == "sandbox" and
                                                      Path(m.point).name == "netns") else "mount"
+            alive = (ident in live if kind_of == "sandbox" else
+                     ident in known if kind_of == "pod" else ident in live_containers)
+            if kind == "netns" and ident in stopped:
+                leaks.append(Leak(kind, m.point, f"pinned netns of stopped sandbox {ident} "
+                                  "(pause gone): never unpinned", m.point,
+                                  fix=self._fix_umount(m.point)))
+                continue
+            if alive or young(owner_dir):
+                continue
             leaks.append(Leak(kind, m.point, f"{m.fstype} mount of {kind_of} {ident}, which "
                               f"is gone", m.point, fix=self._fix_umount(m.point)))
         # CNI: cached attachments, leases, plugin state, veths, hostPort elements
         live_ifaces = {(a.container_id, a.ifname) for a in attachments
-                       if a.container_id in live}
+                       if a.container_id in netlive}
         for a in attachments:
-            if a.container_id in live or young(a.path):
+            if a.container_id in netlive or young(a.path):
                 continue
+            why = ("is stopped (pause gone) but was never torn down"
+                   if a.container_id in stopped else "belongs to no known pod"
+                   if a.container_id in sandboxes else "does not exist")
             leaks.append(Leak("attachment", a.container_id,
                               f"cached CNI result of network {a.network} ({a.ifname}, "
-                              f"{_ips(a.result)}) for a sandbox that "
-                              f"{'belongs to no known pod' if a.container_id in sandboxes else 'does not exist'}",
+                              f"{_ips(a.result)}) for a sandbox that {why}",
                               str(a.path), fix=self._fix_attachment(a)))
         cached = {(a.container_id, a.ifname) for a in attachments}
         live_ips: set[str] = set()
         for a in attachments:
-            if a.container_id in live:
+            if a.container_id in netlive:
                 live_ips.update(_ips(a.result))
         for n in nets:
             for ip, cid, ifname, path in leases[n.name]:
-                if cid in live:
+                if cid in netlive:
                     live_ips.add(ip)
                     if (cid, ifname) in cached:
                         continue
@@ -466,19 +479,21 @@ class Doctor:
                     continue
                 why = ("no cached attachment" if (cid, ifname) not in cached
                        else "its sandbox is gone")
-                if cid in live:
+                if cid in netlive:
                     why = "no cached attachment (an ADD that never finished)"
+                elif cid in stopped:
+                    why = "its sandbox is stopped but was never torn down"
                 leaks.append(Leak("lease", f"{n.name}/{ip}", f"IP lease of {cid}/{ifname}: "
                                   f"{why}", str(path), fix=self._fix_lease(n, ip, cid, ifname)))
             for cid, ifname, path in states[n.name]:
-                if cid in live or young(path, slack=CNI_SLACK):
+                if cid in netlive or young(path, slack=CNI_SLACK):
                     continue
                 leaks.append(Leak("cnistate", f"{n.name}/{cid}-{ifname}",
                                   "podrun-bridge attachment state of a sandbox that is gone",
                                   str(path), fix=self._fix_cnistate(n, cid, ifname, path)))
         from podrun.network.plugin.main import host_veth_name
         expected = {host_veth_name(cid, i) for cid, i in live_ifaces}
-        expected |= {host_veth_name(sid, "eth0") for sid in live}
+        expected |= {host_veth_name(sid, "eth0") for sid in netlive}
         for n in nets:
             for port in ports.get(n.bridge, []):
                 if _VETH.match(port) and port not in expected:
@@ -491,7 +506,7 @@ class Doctor:
                                       f"hostPort element to {pod_ip}, which no live sandbox "
                                       "holds", fix=self._fix_nft(table, mapname, key)))
             for chain, rule, cid in rules:
-                if cid not in live:
+                if cid not in netlive:
                     leaks.append(Leak("firewall", f"{chain}: {' '.join(rule)}",
                                       f"iptables hostPort rule of sandbox {cid}, which is gone",
                                       fix=self._fix_ipt(chain, rule)))

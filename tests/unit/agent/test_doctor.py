@@ -379,3 +379,21 @@ def test_json_output_shape(tree: Tree) -> None:
     d = tree.doctor().run().to_dict()
     assert d["daemonRunning"] is False
     assert {"kind", "id", "detail", "path", "podUID", "fixed"} <= set(d["leaks"][0])
+
+
+def test_stopped_sandbox_of_a_live_pod_must_not_keep_its_network(tree: Tree) -> None:
+    """Pause died (no pid): the record stays for the pod's status, but its attachment,
+    lease, veth, hostPort element and pinned netns are leaks (StopPodSandbox's job)."""
+    tree.sandbox("sb-stopped", LIVE_UID, ["c-prev"], pause_pid=None, ip="10.0.0.8",
+                 hostport=8181)
+    found = kinds(tree.doctor().run())
+    sb = tree.run / "sandboxes" / "sb-stopped"
+    assert found.pop("attachment") == {"sb-stopped"}
+    assert found.pop("lease") == {f"{NET}/10.0.0.8"}
+    assert found.pop("cnistate") == {f"{NET}/sb-stopped-eth0"}
+    assert found.pop("veth") == {host_veth_name("sb-stopped", "eth0")}
+    assert found.pop("firewall") == {"ttab/hostports_any { tcp . 8181 }"}
+    assert found.pop("netns") == {str(sb / "netns")}
+    assert found == {}  # its record, shm, rootfs and cgroups are the pod's to keep
+    assert tree.doctor().run(fix=True).exit_code == 0
+    assert (sb / "sandbox.json").exists()
