@@ -18,7 +18,6 @@ import contextlib
 import json
 import logging
 import os
-import pty
 import secrets
 import shutil
 import signal
@@ -1257,8 +1256,8 @@ class ExecSession:
                     stdin: bool, tty: bool) -> ExecSession:
         ours, theirs = socket.socketpair()
         master = slave = None
-        if tty:
-            master, slave = pty.openpty()
+        if tty:  # from the container's devpts, so `tty` names it there
+            master, slave = execin.container_pty(pid)
         try:
             proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-I", "-S", execin.HELPER, f"--sync-fd={theirs.fileno()}",

@@ -162,3 +162,50 @@ def exec_capture(pid: int, config: dict[str, Any], argv: list[str], *,
     if err is not None:
         errout = (errout or b"") + (err + "\n").encode()
     return ExecResult(proc.returncode, out or b"", errout or b"", error=err)
+
+
+DEVPTS_SUPER_MAGIC = 0x1CD1
+
+
+def container_pty(pid: int) -> tuple[int, int]:
+    """A pty pair from the container's own devpts instance (its /dev/pts/ptmx, reached
+    through /proc/PID/root), so `tty` inside says /dev/pts/N as with `kubectl exec -t`; a pty
+    from the host's devpts has no name in the container ("not a tty"). Falls back to the
+    host's pty when the container has no usable devpts. Every path is opened with
+    O_NOFOLLOW and checked to be a devpts node, so a container cannot redirect the open."""
+    import ctypes
+    import pty
+    import stat
+    import struct
+
+    def devpts(fd: int) -> bool:
+        buf = ctypes.create_string_buffer(120)  # struct statfs; f_type is the first field
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.fstatfs(fd, buf) != 0:
+            return False
+        return bool(struct.unpack_from("l", buf.raw)[0] == DEVPTS_SUPER_MAGIC)
+
+    base = f"/proc/{pid}/root/dev/pts"
+    flags = os.O_RDWR | os.O_NOCTTY | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        master = os.open(f"{base}/ptmx", flags)
+    except OSError:
+        return pty.openpty()
+    try:
+        if not (devpts(master) and stat.S_ISCHR(os.fstat(master).st_mode)):
+            raise OSError("not a devpts ptmx")
+        libc = ctypes.CDLL(None, use_errno=True)
+        name = ctypes.create_string_buffer(64)
+        if libc.unlockpt(master) != 0 or libc.ptsname_r(master, name, 64) != 0:
+            raise OSError(ctypes.get_errno(), "unlockpt/ptsname_r")
+        n = os.path.basename(name.value.decode())  # the number in the container's devpts
+        if not n.isdigit():
+            raise OSError(f"odd pty name {name.value!r}")
+        slave = os.open(f"{base}/{n}", flags)
+        if not (devpts(slave) and stat.S_ISCHR(os.fstat(slave).st_mode)):
+            os.close(slave)
+            raise OSError("not a devpts pty")
+        return master, slave
+    except OSError:
+        os.close(master)
+        return pty.openpty()
