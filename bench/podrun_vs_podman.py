@@ -40,7 +40,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -170,6 +170,13 @@ class Podrun:
         self.manifest_dir = base / "manifests"
         self.socket = base / "run/podrun.sock"
         self.proc: subprocess.Popen[bytes] | None = None
+        # An installed podrun has its bytecode compiled (pip does it); this checkout runs
+        # with PYTHONDONTWRITEBYTECODE=1 in the environment of these machines, which makes
+        # every CLI call compile podrun from source (~130 ms more per call, measured). The
+        # bench keeps bytecode in its own temp dir instead of the checkout.
+        self.env = {k: v for k, v in os.environ.items()
+                    if k not in ("PODRUN_SOCKET", "PYTHONDONTWRITEBYTECODE")}
+        self.env["PYTHONPYCACHEPREFIX"] = str(base / "pycache")
 
     def start(self, archive: Path) -> None:
         from podrun.image.archive import import_file
@@ -183,7 +190,7 @@ class Podrun:
                 "--manifest-dir", str(self.manifest_dir), "--socket", str(self.socket),
                 "--cgroup-root", str(self.cg_root), "--cni-conf-dir", str(self.conf_dir),
                 "--node-name", "bench"]
-        env = {k: v for k, v in os.environ.items() if k != "PODRUN_SOCKET"}
+        env = self.env
         with open(self.base / "daemon.log", "ab") as log:
             self.proc = subprocess.Popen(argv, stdout=log, stderr=log, env=env,
                                          stdin=subprocess.DEVNULL)
@@ -198,7 +205,7 @@ class Podrun:
     def cli(self, *args: str, input: str | None = None, check: bool = True,
             timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return run([str(PODRUN), "--socket", str(self.socket), *args], input=input,
-                   check=check, timeout=timeout)
+                   check=check, timeout=timeout, env=self.env)
 
     def apply_wait(self, manifest: str) -> float:
         t0 = now()
@@ -502,11 +509,11 @@ def floors(base: Path, reps: int, crun_ok: bool, ns_pid: int | None
     if crun_ok:
         # crun refuses the hybrid layout: time it inside podman's mount namespace (cgroup2 at
         # /sys/fs/cgroup), the clock running in there so nsenter's own cost is not counted.
-        code = ("import json,subprocess,sys,time\nout=[]\nfor i in range(%d):\n"
-                " t=time.perf_counter()\n subprocess.run(['crun','--cgroup-manager=disabled',"
-                "'run','prb-floor-%s'],cwd=%r,check=True,capture_output=True)\n"
-                " out.append(time.perf_counter()-t)\nprint(json.dumps(out))\n"
-                % (reps, tag, str(rootfs.parent)))
+        code = (f"import json,subprocess,sys,time\nout=[]\nfor i in range({reps}):\n"
+                f" t=time.perf_counter()\n subprocess.run(['crun','--cgroup-manager=disabled',"
+                f"'run','prb-floor-{tag}'],cwd={str(rootfs.parent)!r},check=True,"
+                f"capture_output=True)\n out.append(time.perf_counter()-t)\n"
+                f"print(json.dumps(out))\n")
         enter = ["nsenter", "-t", str(ns_pid), "-m"] if ns_pid else []
         r = run([*enter, sys.executable, "-c", code], check=False)
         if r.returncode == 0:
@@ -675,7 +682,7 @@ class Bench:
             if self.podman:
                 t0 = now()
                 self.podman.podman("kube", "play", "--network", "host", str(f), timeout=900)
-                wait_for(lambda: all(s == "Running" for s in self.podman.pod_states(names[-1:])),
+                wait_for(lambda n=names[-1]: self.podman.pod_states([n]) == ["Running"],
                          120, 0.05)
                 t_podman = now() - t0
                 time.sleep(1)
@@ -691,12 +698,29 @@ class Bench:
             self.log(f"memory/density at {count} pods done")
 
     def bench_floors(self) -> None:
+        fl = self.times.setdefault("floor", {})
+        py = str(REPO / ".venv/bin/python")
+        for _ in range(1 if self.a.quick else max(self.a.reps, 5)):
+            fl.setdefault("python -c pass (venv interpreter start)", []).append(
+                timed([py, "-c", "pass"], env=self.podrun.env))
+            fl.setdefault("python -I -S -c pass (bare interpreter)", []).append(
+                timed([py, "-I", "-S", "-c", "pass"]))
+            t0 = now()
+            self.podrun.cli("get", "pods")
+            fl.setdefault("podrun get pods (CLI start + 1 API call)", []).append(now() - t0)
+            t0 = now()
+            run([str(PODRUN), "--socket", str(self.podrun.socket), "get", "pods"],
+                env={k: v for k, v in self.podrun.env.items() if k != "PYTHONPYCACHEPREFIX"}
+                | {"PYTHONDONTWRITEBYTECODE": "1"})
+            fl.setdefault("podrun get pods, no bytecode cache (PYTHONDONTWRITEBYTECODE=1)",
+                          []).append(now() - t0)
         crun_ok = bool(shutil.which("crun"))
         crun_ok = crun_ok and self.podman is not None and self.podman.ns_holder is not None
         ns_pid = self.podman.ns_holder.pid if crun_ok and self.podman and self.podman.ns_holder \
             else None
-        for k, v in floors(self.base / "floors", max(self.a.reps, 5), crun_ok, ns_pid).items():
-            self.times.setdefault("floor", {})[k] = v
+        for k, v in floors(self.base / "floors", 1 if self.a.quick else max(self.a.reps, 5), crun_ok,
+                           ns_pid).items():
+            fl[k] = v
         if not crun_ok:
             self.notes.append("crun floor skipped: needs crun and podman's mount namespace")
         self.log("floors done")
@@ -797,7 +821,14 @@ def report(b: Bench, elapsed: float) -> str:
     nextto = {"fork+exec /bin/true": "each CLI call, each process podrun starts",
               "unshare all namespaces": "pause's clone of a pod's namespaces",
               "netns + veth by hand": "CNI ADD+DEL of the pod-network rows",
-              "crun run (no cgroups)": "one container start+exit, podman's runtime alone"}
+              "crun run (no cgroups)": "one container start+exit, podman's runtime alone",
+              "python -c pass (venv interpreter start)": "the start of every podrun CLI call",
+              "python -I -S -c pass (bare interpreter)": "the init helper's and CNI plugin's "
+              "interpreter start",
+              "podrun get pods (CLI start + 1 API call)": "the fixed cost inside every podrun "
+              "row (apply, delete, get)",
+              "podrun get pods, no bytecode cache (PYTHONDONTWRITEBYTECODE=1)":
+              "the same with this machine's default environment"}
     for k, v in b.times.get("floor", {}).items():
         s = summary(v)
         if s:
