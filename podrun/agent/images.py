@@ -23,6 +23,7 @@ from podrun.core.backoff import (
 from podrun.errors import PodrunError
 from podrun.image import auth
 from podrun.image.errors import ImageError, InvalidReference
+from podrun.image.progress import pulled_message
 from podrun.image.reference import parse_normalized
 from podrun.image.registry import RegistryConfig, pull
 from podrun.image.store import ImageRecord, ImageStore
@@ -92,6 +93,7 @@ class ImageManager:
             event("Normal", "BackOff", msg)
             raise ImagePullFailure("ImagePullBackOff", msg)
         lock = self._locks.setdefault(image, asyncio.Lock())
+        queued = time.monotonic()
         async with lock:
             event("Normal", "Pulling", f'Pulling image "{image}"')
             t0 = time.monotonic()
@@ -105,8 +107,8 @@ class ImageManager:
                 raise ImagePullFailure("ErrImagePull", msg) from None
             took = time.monotonic() - t0
         self.backoff.reset(key)
-        event("Normal", "Pulled", f'Successfully pulled image "{image}" in {took:.3f}s. '
-                                  f"Image size: {rec.size} bytes.")
+        event("Normal", "Pulled", pulled_message(image, took, rec.size,
+                                                 waited=time.monotonic() - queued))
         return self._resolved(image, rec)
 
     def _pull(self, image: str, secrets: Mapping[str, auth.Credentials] | None) -> ImageRecord:
