@@ -8,6 +8,7 @@ the kubelet's waiting reasons and events, `podrun pull`, `podrun images`,
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,7 +62,11 @@ def test_always_pulls_from_the_registry_with_events(pods: PodDaemon, registry: R
     text = pods.cli("describe", "pod", "always").stdout
     assert f'Pulling image "{ref}"' in text, text
     assert f'Successfully pulled image "{ref}"' in text, text
-    assert "Image size:" in text
+    ev = pods.cli("get", "events", "-o", "json").stdout
+    pulled = [e["message"] for e in json.loads(ev)["items"] if e["reason"] == "Pulled"]
+    assert len(pulled) == 1 and re.fullmatch(
+        rf'Successfully pulled image "{re.escape(ref)}" in [0-9.]+m?s '
+        r'\([0-9.]+m?s including waiting\)\. Image size: \d+ bytes\.', pulled[0]), pulled
     ev = pods.cli("get", "events").stdout
     assert "Pulling" in ev and "Pulled" in ev, ev
     imgs = pods.cli("images").stdout
