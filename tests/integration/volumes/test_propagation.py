@@ -185,3 +185,15 @@ def test_emptydir_bidirectional(make_pod: MakePod) -> None:
             if mp != str(vol):
                 S.umount2(mp, S.MNT_DETACH)
     assert V.is_mounted(vol)
+
+
+def test_host_to_container_subpath(make_pod: MakePod, host_dir: Path) -> None:
+    """A subPath of a propagating volume: the subPath bind is made after the source is
+    shared, so it is in the same peer group and host mounts below it still arrive."""
+    (host_dir / "sub").mkdir()
+    text = manifest(host_dir, "HostToContainer").replace(
+        "mountPath: /vol,", "mountPath: /vol, subPath: sub,")
+    run = make_pod(text)
+    run.start("c")
+    host_mount(host_dir / "sub" / "late", "from-host")
+    assert sees(run, "/vol/late/marker") == "from-host"
