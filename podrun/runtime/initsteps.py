@@ -239,7 +239,16 @@ class Init:
         # master); rshared also lets Bidirectional volumes send theirs back. Our own setup
         # mounts never reach the host: a slave sends nothing, and with rshared mount_rootfs
         # makes the rootfs's parent mount private first (as runc).
-        S.mount(None, "/", None, self.root_flags)
+        try:
+            S.mount(None, "/", None, self.root_flags)
+        except OSError as e:
+            if e.errno != 22:  # EINVAL
+                raise
+            # "/" is not a mount point: podrun runs inside a plain chroot. Without a private
+            # root, container mounts could propagate to the host: refuse, and say why.
+            raise StepError("root-propagation", "cannot change the mount propagation of /: "
+                            "it is not a mount point (is podrun running in a chroot? "
+                            "bind-mount the chroot's root onto itself first)", 22) from None
 
     def join_cgroup(self) -> None:
         # Early, so everything the setup allocates is charged to the container, and before
