@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -339,6 +340,8 @@ class PodWorker:
         self.old_status: PodStatus | None = _typed_status(self.pod_dict.get("status"))
         self.pod_ips: dict[str, tuple[str, ...]] = {}
         self.running_logs: dict[str, tuple[str, Path]] = {}  # for log rotation
+        self.evicted: Any = None  # an agent.eviction.Eviction once the pod is evicted
+        self._eviction_checked = 0.0
         self._annotations: dict[str, dict[str, str]] = {}  # container id -> (immutable)
         self.log_root = self.engine.ctx.log_dir / (
             f"{self.namespace}_{self.name}_{self.uid}")
@@ -519,9 +522,12 @@ class PodWorker:
         now = time.time()
         if self.start_time is None:
             self.start_time = now
+        await self._check_eviction(obs, now)
         in_backoff, period = planmod.crash_loop_backoff(self.engine.backoff, self.pod)
+        # An evicted pod is killed like a terminating one and never restarted.
         actions = planmod.compute_pod_actions(self.pod, obs, now, in_backoff=in_backoff,
                                               backoff_period=period,
+                                              terminating=self.evicted is not None,
                                               start_time=self.start_time)
         if actions.kill_pod:
             # the status says why before the (possibly long) kill: DeadlineExceeded is
@@ -541,6 +547,19 @@ class PodWorker:
             # what this sync started may already have exited (or be due for the next
             # step, e.g. the next init container): plan again at once
             self.wake()
+
+    async def _check_eviction(self, obs: PodObservation, now: float) -> None:
+        """The kubelet's eviction manager for disk-backed emptyDir sizeLimit (every 10 s)."""
+        from podrun.agent import eviction
+        sb = obs.sandbox
+        if (self.evicted is not None or sb is None or not sb.ready
+                or now - self._eviction_checked < eviction.CHECK_INTERVAL_SECONDS):
+            return
+        self._eviction_checked = now
+        found = await asyncio.to_thread(eviction.check_emptydir_usage, self.pod, self.pod_dir)
+        if found:
+            self.evicted = found[0]
+            self.event(*found[0].event())
 
     def _schedule(self, actions: PodActions) -> None:
         delays = [RESYNC_SECONDS]
@@ -568,8 +587,11 @@ class PodWorker:
         if a.kill_pod:
             if a.kill_reason.value == "DeadlineExceeded":
                 self.event("Normal", "DeadlineExceeded", a.kill_message)
-            await self._kill_containers(obs, where, a.kill_order, grace=None,
-                                        reason_message=a.kill_message)
+            from podrun.agent.eviction import GRACE_PERIOD_SECONDS
+            await self._kill_containers(
+                obs, where, a.kill_order,
+                grace=float(GRACE_PERIOD_SECONDS) if self.evicted is not None else None,
+                reason_message=a.kill_message)
             for sb in obs.sandboxes:
                 if sb.ready:
                     if a.create_sandbox and sb.id:
@@ -998,6 +1020,10 @@ class PodWorker:
             reason_cache=self.reason_cache, pod_is_terminal=pod_is_terminal,
             start_time=self.start_time, host_ips=host_ips,
             qos_class=str(qos_class(PodResources.from_spec(spec))) if spec else None)
+        if self.evicted is not None:
+            # phase Failed, reason Evicted (the eviction manager's status, sticky)
+            status = dataclasses.replace(status, phase="Failed", reason="Evicted",
+                                         message=self.evicted.message)
         self.old_status = status
         new = to_dict(status)
         if new != self.status_dict:

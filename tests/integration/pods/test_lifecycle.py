@@ -233,3 +233,19 @@ def test_logs_rotate_by_size_and_count(pods: PodDaemon) -> None:
     out = pods.cli("logs", "chatty", "--tail", "3").stdout.splitlines()
     nums = [int(line.split("-")[1]) for line in out]
     assert len(nums) == 3 and nums == list(range(nums[0], nums[0] + 3))
+
+
+def test_emptydir_over_its_size_limit_evicts_the_pod(pods: PodDaemon) -> None:
+    """The kubelet's eviction manager: disk emptyDir usage above sizeLimit -> Failed,
+    reason Evicted, containers killed, nothing restarted."""
+    pods.apply(pod("hog", container("c", "head -c 3000000 /dev/zero > /scratch/fill; sleep 600",
+                                    "    volumeMounts:\n    - name: scratch\n"
+                                    "      mountPath: /scratch\n"),
+                   extra="  volumes:\n  - name: scratch\n    emptyDir:\n      sizeLimit: 1Mi\n"))
+    st = pods.wait_phase("hog", "Failed", timeout=40)
+    assert st["reason"] == "Evicted"
+    assert st["message"] == 'Usage of EmptyDir volume "scratch" exceeds the limit "1Mi". '
+    pods.wait_for(lambda: "terminated" in pods.container("hog", "c").get("state", {}), timeout=20)
+    time.sleep(2)
+    assert pods.container("hog", "c")["restartCount"] == 0
+    assert "Evicted" in pods.cli("describe", "pod", "hog").stdout
