@@ -812,7 +812,7 @@ class PodWorker:
         policy = c.image_pull_policy or "IfNotPresent"
         try:
             image = await self.engine.images.ensure(
-                c.image or "", policy, pod_uid=self.uid,
+                c.image or "", policy, pod_uid=self.uid, pull_secrets=self._pull_secrets(),
                 event=lambda t, r, m: self.event(t, r, m))
         except ImagePullFailure as e:
             self.reason_cache[start.name] = StartFailure(reason=e.reason, message=e.message)
@@ -877,6 +877,25 @@ class PodWorker:
         if post_start is not None:
             await self._run_post_start(c, cid, sandbox_id, sandbox)
         return True
+
+    def _pull_secrets(self) -> dict[str, Any]:
+        """Registry credentials from the pod's imagePullSecrets (dockerconfigjson Secrets);
+        a missing or malformed Secret is an event, and the pull goes on without it, as the
+        kubelet's keyring does."""
+        from podrun.image import auth
+        creds: dict[str, Any] = {}
+        for ref in (self.pod.spec.image_pull_secrets or ()) if self.pod.spec else ():
+            secret = self.engine.store.get("secrets", self.namespace, ref.name or "")
+            if secret is None:
+                self.event("Warning", "FailedToRetrieveImagePullSecret",
+                           f'Unable to retrieve some image pull secrets ({ref.name}); '
+                           "attempting to pull the image may not succeed.")
+                continue
+            try:
+                creds.update(auth.from_secret_data(secret.get("data") or {}))
+            except PodrunError as e:
+                self.event("Warning", "FailedToRetrieveImagePullSecret", str(e))
+        return creds
 
     def _probe_target(self, c: Container, cid: str, sandbox: Any, started_at: float) -> Any:
         from podrun.agent.prober import ProbeTarget

@@ -26,14 +26,13 @@ from __future__ import annotations
 import dataclasses
 import sys
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from podrun.errors import FieldError
 from podrun.spec import support
 from podrun.spec import types as T
-from podrun.spec.encode import to_dict
 
 SUPPORTED = "supported"
 REPORTED = "reported"
@@ -88,7 +87,7 @@ CLASS_RULES: dict[str, Rule] = {
     "EvictionResponder": _IGN,
     "VolumeDevice": _IGN,
     "Volume": _rep(_FAILED_MOUNT),
-    "LocalObjectReference": _IGN,  # imagePullSecrets
+    "LocalObjectReference": _sup("imagePullSecrets: dockerconfigjson Secrets used for pulls"),  # imagePullSecrets
     "PodOS": _IGN,
     "PodResourceClaim": _rep("support:resourceClaims"),
     "PodSchedulingGate": _rep("support:schedulingGates"),
@@ -201,13 +200,14 @@ FIELD_RULES: dict[str, Rule] = {
     "PodSpec.hostUsers": _rep("support:hostUsers"),
     "PodSpec.hostname": _sup(),
     "PodSpec.hostnameOverride": _IGN,
-    "PodSpec.imagePullSecrets": _IGN,
+    "PodSpec.imagePullSecrets": _sup("kubernetes.io/dockerconfigjson Secrets' credentials "
+                                     "are used for the pod's pulls (agent/images.py)"),
     "PodSpec.initContainers": _sup("init containers and native sidecars"),
     "PodSpec.nodeName": _sup("static pods and the API check it against the node"),
     "PodSpec.nodeSelector": _IGN,
     "PodSpec.os": _IGN,
     "PodSpec.overhead": _sup("added to the pod cgroup's requests and limits "
-                             "(core/resources.py); support.py's warning is stale"),
+                             "(core/resources.py)"),
     "PodSpec.preemptionPolicy": _rep("support:preemptionPolicy"),
     "PodSpec.priority": _rep("support:priority"),
     "PodSpec.priorityClassName": _rep("support:priorityClassName"),
@@ -331,77 +331,17 @@ FIELD_RULES: dict[str, Rule] = {
 
 # Fields podrun.spec.support warns about although podrun acts on them (the warning should
 # go): JSON path -> what reads the field.
-STALE_WARNINGS: dict[str, str] = {
-    "spec.overhead": "core/resources.py adds it to the pod cgroup (engine.py pod cgroup "
-                     "values)",
-}
+STALE_WARNINGS: dict[str, str] = {}
 
 # Warnings for the IGNORED fields, keyed by JSON path ("[*]" = every list item; a path
 # under spec.containers[*] also applies to spec.initContainers[*]). Meant for
 # podrun.spec.support (as FIELD_WARNINGS, with `proposed_warnings` as its walker).
-PROPOSED_WARNINGS: dict[str, str] = {
-    "metadata.finalizers": "ignored: podrun has no controllers; the pod is removed "
-                           "without waiting for finalizers",
-    "spec.evictionResponders": "not supported: podrun does no eviction responders",
-    "spec.hostnameOverride": "not supported yet: the pod hostname comes from "
-                             "spec.hostname/subdomain",
-    "spec.imagePullSecrets": "ignored: registry credentials come from podrun's auth "
-                             "config, not from Secrets",
-    "spec.nodeSelector": "ignored: podrun runs pods on one node without a scheduler "
-                         "(node labels are not matched)",
-    "spec.os": "ignored: podrun runs Linux pods only",
-    "spec.schedulingGroup": "ignored: podrun runs pods on one node without a scheduler",
-    "spec.securityContext.seLinuxChangePolicy": "ignored: podrun does no SELinux "
-                                                "relabelling",
-    "spec.containers[*].restartPolicyRules": "not supported yet: container restart rules",
-    "spec.containers[*].stdinOnce": "not supported: stdin stays open for the "
-                                    "container's life",
-    "spec.containers[*].tty": "not supported: containers get no terminal (pause owns "
-                              "their stdio); `podrun exec -t` gives one",
-    "spec.containers[*].volumeDevices": "not supported: raw block volumes need a "
-                                        "block-mode PersistentVolume",
-    "spec.containers[*].volumeMounts[*].bindMountOptions": "not supported yet: bind "
-                                                            "mount options",
-    "spec.containers[*].volumeMounts[*].recursiveReadOnly": "not supported yet: "
-                                                            "readOnly is not recursive",
-    "spec.containers[*].livenessProbe.grpc.mode": "not supported yet: gRPC probe mode",
-    "spec.containers[*].readinessProbe.grpc.mode": "not supported yet: gRPC probe mode",
-    "spec.containers[*].startupProbe.grpc.mode": "not supported yet: gRPC probe mode",
-    "spec.containers[*].livenessProbe.httpGet.protocol": "not supported yet: HTTP probe "
-                                                         "protocol",
-    "spec.containers[*].readinessProbe.httpGet.protocol": "not supported yet: HTTP probe "
-                                                          "protocol",
-    "spec.containers[*].startupProbe.httpGet.protocol": "not supported yet: HTTP probe "
-                                                        "protocol",
-    "spec.containers[*].lifecycle.postStart.httpGet.protocol": "not supported yet: HTTP "
-                                                               "hook protocol",
-    "spec.containers[*].lifecycle.preStop.httpGet.protocol": "not supported yet: HTTP "
-                                                             "hook protocol",
-    "spec.volumes[*].emptyDir.mode": "not supported yet: emptyDir mode (the directory "
-                                     "is 0777)",
-    "spec.volumes[*].configMap.defaultUser": "not supported yet: per-file owner",
-    "spec.volumes[*].configMap.items[*].user": "not supported yet: per-file owner",
-    "spec.volumes[*].secret.defaultUser": "not supported yet: per-file owner",
-    "spec.volumes[*].secret.items[*].user": "not supported yet: per-file owner",
-    "spec.volumes[*].downwardAPI.defaultUser": "not supported yet: per-file owner",
-    "spec.volumes[*].downwardAPI.items[*].user": "not supported yet: per-file owner",
-    "spec.volumes[*].projected.defaultUser": "not supported yet: per-file owner",
-    "spec.volumes[*].projected.sources[*].configMap.items[*].user": "not supported yet: "
-                                                                    "per-file owner",
-    "spec.volumes[*].projected.sources[*].secret.items[*].user": "not supported yet: "
-                                                                 "per-file owner",
-    "spec.volumes[*].projected.sources[*].downwardAPI.items[*].user": "not supported yet: "
-                                                                      "per-file owner",
-    "spec.volumes[*].persistentVolumeClaim.readOnly": "not supported yet: the claim is "
-                                                      "mounted read-write unless the "
-                                                      "volumeMount is readOnly",
-}
+PROPOSED_WARNINGS: dict[str, str] = {}  # all merged into support.FIELD_WARNINGS
 
 # Which PROPOSED_WARNINGS entry speaks for each IGNORED row (row path -> key) when the
 # row's path is not itself a key (classes listed once, used at several paths).
 _PROPOSED_FOR: dict[str, str] = {
     "spec.evictionResponders[*]": "spec.evictionResponders",
-    "spec.imagePullSecrets[*]": "spec.imagePullSecrets",
     "spec.os": "spec.os",
     "spec.schedulingGroup": "spec.schedulingGroup",
     "spec.containers[*].restartPolicyRules[*]": "spec.containers[*].restartPolicyRules",
@@ -523,7 +463,7 @@ def rows() -> list[Row]:
                 if warned is not None:
                     status, note = REPORTED, f"warning: {warned}"
                 else:
-                    note = f"no warning yet; proposed: {PROPOSED_WARNINGS[key]}"
+                    note = "no warning yet"
             elif status == REPORTED:
                 note = _resolve(note)
             out.append(Row(cls.__name__, js, fpath, status, note))
@@ -582,38 +522,10 @@ def render() -> str:
 # ---- the proposed warnings, as podrun.spec.support would run them ----------------------
 
 
-def _find(obj: Any, parts: list[str], prefix: str) -> Iterator[tuple[str, Any]]:
-    if not parts:
-        yield prefix, obj
-        return
-    head, rest = parts[0], parts[1:]
-    many = head.endswith("[*]")
-    name = head[:-3] if many else head
-    if not isinstance(obj, dict) or name not in obj:
-        return
-    value = obj[name]
-    where = f"{prefix}.{name}" if prefix else name
-    if many:
-        for i, item in enumerate(value if isinstance(value, list) else []):
-            yield from _find(item, rest, f"{where}[{i}]")
-    else:
-        yield from _find(value, rest, where)
-
-
 def proposed_warnings(pod: T.Pod) -> list[FieldError]:
-    """A warning per set field of PROPOSED_WARNINGS (a value other than null, false, "",
-    [] or {}); paths under spec.containers[*] are checked in initContainers too."""
-    doc = to_dict(pod)
-    out = []
-    for pattern, why in PROPOSED_WARNINGS.items():
-        patterns = [pattern]
-        if pattern.startswith("spec.containers[*]."):
-            patterns.append("spec.initContainers[*]." + pattern[len("spec.containers[*]."):])
-        for p in patterns:
-            for where, value in _find(doc, p.split("."), ""):
-                if value not in (None, False, "", [], {}):
-                    out.append(FieldError(where, why))
-    return out
+    """Nothing is left to propose: support.FIELD_WARNINGS holds every warning."""
+    del pod
+    return []
 
 
 def main(argv: list[str]) -> int:

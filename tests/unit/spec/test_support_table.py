@@ -101,7 +101,12 @@ def test_a_warning_merged_into_support_turns_the_row_reported(monkeypatch) -> No
     assert row.status == ST.REPORTED and row.note == "warning: not supported: no terminal"
 
 
-def test_proposed_warnings_walker() -> None:
+def test_no_field_is_silently_ignored() -> None:
+    # DESIGN.md 7.5: every field is supported, reported by a warning, or not applicable.
+    assert [r.path for r in ST.rows() if r.status == ST.IGNORED] == []
+
+
+def test_field_warnings_walker() -> None:
     recs = load_text("""
 apiVersion: v1
 kind: Pod
@@ -122,7 +127,7 @@ spec:
       items: [{key: a, path: a}]
 """)
     assert len(recs) == 1 and isinstance(recs[0].obj, Pod)
-    got = {(e.path, e.message) for e in ST.proposed_warnings(recs[0].obj)}
+    got = {(e.path, e.message) for e in support.unsupported_warnings(recs[0].obj)}
     paths = {p for p, _ in got}
     assert "metadata.finalizers" in paths
     assert "spec.nodeSelector" in paths
