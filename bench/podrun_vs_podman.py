@@ -114,10 +114,11 @@ def children(pid: int) -> list[int]:
     return out
 
 
-def wait_for(pred: Callable[[], Any], timeout: float, interval: float = 0.02) -> Any:
+def wait_for(pred: Callable[..., Any], timeout: float, interval: float = 0.02,
+             args: tuple[Any, ...] = ()) -> Any:
     deadline = now() + timeout
     while now() < deadline:
-        v = pred()
+        v = pred(*args)
         if v:
             return v
         time.sleep(interval)
@@ -218,11 +219,16 @@ class Podrun:
         return now() - t0
 
     def pods(self) -> list[dict[str, Any]]:
-        return json.loads(self.cli("get", "pods", "-A", "-o", "json").stdout).get("items", [])
+        items: list[dict[str, Any]] = json.loads(
+            self.cli("get", "pods", "-A", "-o", "json").stdout).get("items", [])
+        return items
 
     def phase(self, name: str) -> str:
         r = self.cli("get", "pod", name, "-o", "json", check=False)
         return json.loads(r.stdout).get("status", {}).get("phase", "") if r.returncode == 0 else ""
+
+    def has_phase(self, name: str, phase: str) -> bool:
+        return self.phase(name) == phase
 
     def pause_pids(self) -> list[int]:
         out = []
@@ -397,6 +403,9 @@ class Podman:
     def pod_states(self, names: list[str]) -> list[str]:
         out = self.podman("pod", "inspect", "--format", "{{.State}}", *names).stdout.split()
         return out
+
+    def running(self, name: str) -> bool:
+        return self.pod_states([name]) == ["Running"]
 
     def down(self, path: Path) -> float:
         return timed(self.argv("kube", "down", str(path)), env=self.env)
@@ -626,10 +635,10 @@ class Bench:
             tmp.write_text(pod_yaml(name, 1, True))
             t0 = now()
             tmp.rename(f)
-            wait_for(lambda n=name: self.podrun.phase(f"{n}-bench") == "Running", 60, 0.01)
+            wait_for(self.podrun.has_phase, 60, 0.01, (f"{name}-bench", "Running"))
             self.add("static manifest written -> Running (1 container)", "podrun", now() - t0)
             f.unlink()
-            wait_for(lambda n=name: not self.podrun.phase(f"{n}-bench"), 60, 0.05)
+            wait_for(self.podrun.has_phase, 60, 0.05, (f"{name}-bench", ""))
         self.log("static pods done")
 
     # -- memory and density
@@ -682,8 +691,7 @@ class Bench:
             if self.podman:
                 t0 = now()
                 self.podman.podman("kube", "play", "--network", "host", str(f), timeout=900)
-                wait_for(lambda n=names[-1]: self.podman.pod_states([n]) == ["Running"],
-                         120, 0.05)
+                wait_for(self.podman.running, 120, 0.05, (names[-1],))
                 t_podman = now() - t0
                 time.sleep(1)
                 pss, rss, nproc = self.podman_pss()
@@ -838,26 +846,26 @@ def report(b: Bench, elapsed: float) -> str:
               "the infra container's catatonit)", "",
               "| pods | podrun PSS | podman PSS | podrun / podman | target | podrun RSS | "
               "podman RSS | processes per pod (podrun / podman) |", "|---|---|---|---|---|---|---|---|"]
-    for fig, v in b.values.items():
+    def f3(x: float | None) -> str:
+        return "-" if x is None else f"{x:.3f}"
+    for fig, mv in b.values.items():
         if not fig.startswith("per-pod"):
             continue
-        pr, pm = v.get("podrun PSS (MiB)"), v.get("podman PSS (MiB)")
-        ratio = pr / pm if pr and pm else None
-        tcell = f"<= 0.50: {'met' if ratio <= 0.5 else 'MISSED'}" if ratio else "<= 0.50"
-
-        def f3(x: float | None) -> str:
-            return "-" if x is None else f"{x:.3f}"
+        mpr, mpm = mv.get("podrun PSS (MiB)"), mv.get("podman PSS (MiB)")
+        mratio = mpr / mpm if mpr and mpm else None
+        mcell = f"<= 0.50: {'met' if mratio <= 0.5 else 'MISSED'}" if mratio else "<= 0.50"
         lines.append(
-            f"| {fig.rsplit(' ', 2)[-2]} | {f3(pr)} | {f3(pm)} | "
-            f"{f'{ratio:.2f}' if ratio else '-'} | {tcell} | {f3(v.get('podrun RSS (MiB)'))} | "
-            f"{f3(v.get('podman RSS (MiB)'))} | {v.get('podrun processes per pod', 0):.0f} / "
-            f"{v.get('podman processes per pod', 0):.0f} |")
+            f"| {fig.rsplit(' ', 2)[-2]} | {f3(mpr)} | {f3(mpm)} | "
+            f"{f'{mratio:.2f}' if mratio else '-'} | {mcell} | "
+            f"{f3(mv.get('podrun RSS (MiB)'))} | "
+            f"{f3(mv.get('podman RSS (MiB)'))} | {mv.get('podrun processes per pod', 0):.0f} / "
+            f"{mv.get('podman processes per pod', 0):.0f} |")
     lines += ["", "### Daemon and teardown", "", "| figure | value | target |", "|---|---|---|"]
-    for k, v in {**b.values.get("daemon", {}), **b.values.get("teardown", {})}.items():
-        t = "-"
+    for k, dv in {**b.values.get("daemon", {}), **b.values.get("teardown", {})}.items():
+        dt = "-"
         if "CPU" in k:
-            t = f"<= 2%: {'met' if v <= 2 else 'MISSED'}"
-        lines.append(f"| {k} | {v:.2f} | {t} |")
+            dt = f"<= 2%: {'met' if dv <= 2 else 'MISSED'}"
+        lines.append(f"| {k} | {dv:.2f} | {dt} |")
     if b.notes:
         lines += ["", "Notes:", *[f"- {n}" for n in b.notes]]
     ext = getattr(b, "external", {})
