@@ -1114,11 +1114,26 @@ class PodWorker:
             self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self.task
+        publisher = asyncio.create_task(self._publish_while_terminating())
         try:
             await self._terminate()
         finally:
+            publisher.cancel()
             self._close_watchers()
             self.terminated.set()
+
+    async def _publish_while_terminating(self) -> None:
+        """Readiness keeps probing during termination (BEHAVIOR.md 4.2): publish what it
+        finds, so Ready turns False while the containers shut down."""
+        while True:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), 1.0)
+            self._wake.clear()
+            try:
+                obs, _ = await asyncio.to_thread(self._observe)
+                self._publish(obs)
+            except (PodrunError, OSError):
+                pass
 
     async def _terminate(self) -> None:
         if self.engine.prober is not None:

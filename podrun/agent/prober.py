@@ -218,8 +218,11 @@ class _Worker:
         loop = asyncio.get_running_loop()
         period = float(self.state.timing.period)
         jitter = core.start_jitter(period, self.mgr.daemon_age(), random.random())
-        if jitter:
-            await asyncio.sleep(jitter)
+        if jitter and not self.triggered:
+            # A manual trigger (readiness right after startup succeeds) ends the jitter at
+            # once; the kubelet holds it until the jitter is over (up to one period).
+            await self._sleep_until(loop, loop.time() + jitter)
+        self.triggered = False
         first = tick = loop.time()
         while not self.state.stopped:
             try:

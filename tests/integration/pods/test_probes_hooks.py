@@ -202,3 +202,90 @@ def test_exited_sidecar_restarts_even_on_a_never_pod(pods: PodDaemon) -> None:
     pods.wait_for(lambda: pods.container("sidecar-restart", "side", init=True)
                   .get("restartCount", 0) >= 1, timeout=40)
     assert pods.status("sidecar-restart")["phase"] == "Running"
+
+
+def test_exec_probe_timeout_is_a_failure(pods: PodDaemon) -> None:
+    # BEHAVIOR.md 4.5: a command running past timeoutSeconds fails the probe (ExecProbeTimeout).
+    pods.apply(manifest("exec-timeout", f"""  containers:
+  - name: c
+    image: {IMAGE}
+    command: ["sleep", "600"]
+    livenessProbe:
+      exec:
+        command: ["sleep", "10"]
+      timeoutSeconds: 1
+      periodSeconds: 2
+      failureThreshold: 1
+      terminationGracePeriodSeconds: 1
+"""))
+    pods.wait_for(lambda: pods.container("exec-timeout", "c").get("restartCount", 0) >= 1,
+                  timeout=40)
+    assert "Liveness probe failed" in events(pods, "exec-timeout")
+
+
+def test_startup_probe_failure_restarts_the_container(pods: PodDaemon) -> None:
+    # P14: startup never succeeds, failureThreshold 2 -> killed and restarted.
+    pods.apply(manifest("startup-fail", f"""  containers:
+  - name: c
+    image: {IMAGE}
+    command: ["sleep", "600"]
+    startupProbe:
+      exec:
+        command: ["false"]
+      periodSeconds: 1
+      failureThreshold: 2
+      terminationGracePeriodSeconds: 1
+"""))
+    pods.wait_for(lambda: pods.container("startup-fail", "c").get("restartCount", 0) >= 1,
+                  timeout=40)
+    assert "failed startup probe, will be restarted" in events(pods, "startup-fail")
+
+
+def test_ready_right_after_startup_succeeds(pods: PodDaemon) -> None:
+    # P17: readiness period 60 s, but readiness is triggered when the container starts.
+    pods.apply(manifest("ready-after-startup", f"""  containers:
+  - name: c
+    image: {IMAGE}
+    command: ["sh", "-c", "echo ok > /tmp/health; sleep 3; echo ok > /tmp/startup; sleep 600"]
+    readinessProbe:
+      exec:
+        command: ["cat", "/tmp/health"]
+      periodSeconds: 60
+    startupProbe:
+      exec:
+        command: ["cat", "/tmp/startup"]
+      periodSeconds: 1
+      failureThreshold: 60
+"""))
+    pods.wait_for(lambda: pods.container("ready-after-startup", "c").get("started") is True,
+                  timeout=30)
+    t_started = time.monotonic()
+    pods.wait_for(lambda: pods.container("ready-after-startup", "c").get("ready") is True,
+                  timeout=15)
+    assert time.monotonic() - t_started < 5
+
+
+def test_readiness_goes_false_while_terminating(pods: PodDaemon) -> None:
+    # P22: on TERM the container removes its ready file and keeps running for a while;
+    # readiness keeps probing during termination, so Ready turns False before it is gone.
+    script = ("trap 'rm -f /tmp/ready; sleep 8; exit 0' TERM; touch /tmp/ready; "
+              "while true; do sleep 0.2; done")
+    pods.apply(manifest("ready-term", f"""  containers:
+  - name: c
+    image: {IMAGE}
+    command: ["sh", "-c", {script!r}]
+    readinessProbe:
+      exec:
+        command: ["cat", "/tmp/ready"]
+      periodSeconds: 1
+      failureThreshold: 1
+""", tgps=20))
+    pods.wait_for(lambda: conditions(pods, "ready-term").get("Ready") == "True", timeout=30)
+    r = pods.cli("delete", "pod", "ready-term", "--wait=false")
+    assert r.returncode == 0, r.stderr
+    try:
+        pods.wait_for(lambda: conditions(pods, "ready-term").get("Ready") == "False", timeout=8)
+    except AssertionError:
+        raise AssertionError(f"{pods.status('ready-term')}\n{events(pods, 'ready-term')}") from None
+    assert pods.pod("ready-term") is not None  # still terminating
+    pods.wait_for(lambda: pods.pod("ready-term") is None, timeout=30)
