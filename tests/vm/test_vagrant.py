@@ -39,6 +39,11 @@ def _pid_of(pidfile: str) -> int | None:
         return None
 
 
+def _active_networks() -> set[str]:
+    r = subprocess.run(["virsh", "net-list", "--name"], capture_output=True, text=True)
+    return set(r.stdout.split())
+
+
 @pytest.fixture
 def libvirtd() -> Iterator[None]:
     if os.environ.get("PODRUN_VAGRANT_TEST") != "1":
@@ -56,12 +61,13 @@ def libvirtd() -> Iterator[None]:
                     started.append(pid)
                     break
                 time.sleep(0.1)
+    before = _active_networks()
     try:
         yield
     finally:
-        if started:
-            # vagrant-libvirt's management network runs a dnsmasq: stop it with libvirtd.
-            subprocess.run(["virsh", "net-destroy", "vagrant-libvirt"], capture_output=True)
+        # Networks that came up meanwhile (vagrant-libvirt's) run a dnsmasq each: stop them.
+        for net in _active_networks() - before:
+            subprocess.run(["virsh", "net-destroy", net], capture_output=True)
         for pid in reversed(started):
             os.kill(pid, signal.SIGTERM)
 
@@ -98,7 +104,8 @@ def test_vagrant_up_provisions_and_runs_the_tests(libvirtd: None, tmp_path: Path
         assert "passed" in up.stdout and " failed" not in up.stdout
         version = vagrant("ssh", "-c", "sudo podrun version --client", timeout=300)
         assert version.returncode == 0, version.stdout
-        assert version.stdout.startswith("podrun "), version.stdout
+        assert any(line.startswith("podrun ") for line in version.stdout.splitlines()), \
+            version.stdout
     finally:
         vagrant("destroy", "-f", timeout=600)
         vagrant("box", "remove", "--force", "--all", harness.BOX_NAME, timeout=300)
