@@ -281,10 +281,19 @@ class Engine:
                     self.network.teardown(a.container_id, attachment=a)
 
     def teardown_network(self, sandbox_id: str) -> None:
-        """CNI DEL with the cached result, then drop the pinned netns. Idempotent."""
-        pinned = self.runtime.sandbox_dir(sandbox_id) / "netns"
-        if self.network is not None and self.network.cached_attachment(sandbox_id) is not None:
-            self.network.teardown(sandbox_id, str(pinned) if pinned.exists() else None)
+        """CNI DEL (with the cached result when there is one: DEL also runs without, for an
+        ADD a daemon crash cut short), then drop the pinned netns. Idempotent."""
+        d = self.runtime.sandbox_dir(sandbox_id)
+        pinned = d / "netns"
+        cached = self.network.cached_attachment(sandbox_id) if self.network else None
+        if self.network is not None and (cached is not None or pinned.exists()):
+            rec: dict[str, Any] = {}
+            with contextlib.suppress(OSError, ValueError):
+                rec = json.loads((d / "sandbox.json").read_text())
+            self.network.teardown(sandbox_id, str(pinned) if pinned.exists() else None,
+                                  pod_ns=str(rec.get("podNamespace", "")),
+                                  pod_name=str(rec.get("podName", "")),
+                                  pod_uid=str(rec.get("podUID", "")))
         if pinned.exists():
             from podrun.network.cni import unpin_netns
             unpin_netns(pinned)
@@ -592,12 +601,13 @@ class PodWorker:
                 obs, where, a.kill_order,
                 grace=float(GRACE_PERIOD_SECONDS) if self.evicted is not None else None,
                 reason_message=a.kill_message)
+            if a.create_sandbox and obs.sandboxes:
+                self.event("Normal", "SandboxChanged",
+                           "Pod sandbox changed, it will be killed and re-created.")
+            # StopPodSandbox on every sandbox, dead ones too: a pause that died still
+            # leaves its network (pinned netns, veth, lease, hostPort) to release.
             for sb in obs.sandboxes:
-                if sb.ready:
-                    if a.create_sandbox and sb.id:
-                        self.event("Normal", "SandboxChanged",
-                                   "Pod sandbox changed, it will be killed and re-created.")
-                    await self._stop_sandbox(sb.id)
+                await self._stop_sandbox(sb.id)
             changed = True
         if a.create_sandbox:
             sid = await self._create_sandbox(a.attempt, obs)
@@ -667,6 +677,7 @@ class PodWorker:
         # keep the newest stopped sandbox (restart counts, lastState); drop older ones
         for old in obs.sandboxes[1:]:
             with contextlib.suppress(PodrunError, OSError):
+                await asyncio.to_thread(self.engine.teardown_network, old.id)
                 await asyncio.to_thread(self.engine.runtime.remove_sandbox, old.id)
         from podrun.core.resources import CgroupOptions, PodResources, pod_cgroup_values
         values = pod_cgroup_values(PodResources.from_spec(spec), CgroupOptions(
@@ -1527,8 +1538,9 @@ def _network_manager(ctx: DaemonContext) -> Any:
         conf_dir = REPO_CNI_DIR
     bins = [str(p) for p in str(ctx.cni_bin_dir or "").split(":") if p]
     bins += [str(REPO_CNI_DIR), "/usr/lib/cni", "/opt/cni/bin"]
+    timeout = _seconds((ctx.config.get("cni") or {}).get("timeout")) or 30.0
     try:
-        net = NetworkManager(conf_dir, bins, ctx.root / "cni")
+        net = NetworkManager(conf_dir, bins, ctx.root / "cni", timeout=timeout)
         net.config()
     except (PodrunError, OSError) as e:
         log.warning("no CNI network (%s): pods get only a loopback interface", e)

@@ -248,7 +248,21 @@ class Runtime:
         if rec.get("shm"):
             _umount_quiet(Path(rec["shm"]))
         self._remove_pod_cgroup_if_unused(rec["podUID"], sandbox_id)
-        shutil.rmtree(d)
+        # anything still mounted below (a pinned netns the caller did not release) would
+        # make rmtree fail half-way: detach it, and drop the record last so a failed
+        # removal stays visible to list_sandboxes (and is retried)
+        for line in reversed(Path("/proc/self/mountinfo").read_text().splitlines()):
+            mnt = line.split(" ")[4]
+            if mnt.startswith(str(d) + "/"):
+                _umount_quiet(Path(mnt))
+        for child in d.iterdir():
+            if child.name != "sandbox.json":
+                if child.is_dir() and not child.is_symlink():
+                    shutil.rmtree(child)
+                else:
+                    child.unlink()
+        (d / "sandbox.json").unlink(missing_ok=True)
+        d.rmdir()
 
     def _remove_pod_cgroup_if_unused(self, pod_uid: str, sandbox_id: str) -> None:
         if self.cgroups is None:

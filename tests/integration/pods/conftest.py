@@ -111,6 +111,7 @@ def _private_network(base: Path) -> dict[str, Any]:
             "ipMasq": True, "hairpinMode": True, "nftTable": f"prt_{tag}",
             "ipam": {"subnet": f"10.251.{octet}.0/24", "gateway": f"10.251.{octet}.1",
                      "routes": [{"dst": "0.0.0.0/0"}], "dataDir": str(base / "ipam")},
+            "stateDir": str(base / "cni-state"),
             "capabilities": {"portMappings": True},
         }],
     }

@@ -325,10 +325,6 @@ def test_pause_killed_recreates_the_sandbox(pods: PodDaemon) -> None:
     assert_clean(pods)
 
 
-@pytest.mark.xfail(strict=True, reason="engine: a sandbox whose pause died is never torn down "
-                   "(PodWorker._act stops only ready sandboxes; _create_sandbox removes old "
-                   "ones with runtime.remove_sandbox, no CNI DEL/unpin), and no "
-                   "SandboxChanged event is recorded for it")
 def test_pause_killed_sandbox_network_is_released(pods: PodDaemon) -> None:
     ports = "    ports:\n    - containerPort: 80\n      hostPort: 18432\n"
     pods.apply(pod("victim2", "sleep 1000", ports))
