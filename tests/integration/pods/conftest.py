@@ -92,10 +92,16 @@ def pods(e2e_dir: Path, busybox_archive: Path) -> Iterator[PodDaemon]:
                 d.delete_all()
         finally:
             d.stop()
+            # DESIGN.md 7 invariant 2: `podrun doctor` finds nothing once the pods are gone
+            from tests.integration.reliability.conftest import run_doctor
+            _, doc = run_doctor(d, "--min-age", "0")
+            doctor_leaks = [f"{lk['kind']}: {lk['id']}" for lk in doc.get("leaks", [])]
+            if doctor_leaks:
+                run_doctor(d, "--fix", "--min-age", "0")
             leftovers = _leftovers(e2e_dir, cg_root)
             _force_cleanup(e2e_dir, cg_root)
             _remove_network(net)
-        assert not leftovers, f"left behind: {leftovers}"
+        assert not leftovers and not doctor_leaks, f"left behind: {leftovers} {doctor_leaks}"
 
 
 def _private_network(base: Path) -> dict[str, Any]:
