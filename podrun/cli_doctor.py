@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from podrun.agent.daemon import DEFAULTS
+from podrun.defaults import DEFAULTS
 
 
 @click.command()

@@ -24,17 +24,7 @@ import click
 
 log = logging.getLogger("podrun.daemon")
 
-DEFAULTS = {
-    "root": "/var/lib/podrun",
-    "runDir": "/run/podrun",
-    "logDir": "/var/log/pods",
-    "manifestDir": "/etc/podrun/manifests",
-    "socket": "/run/podrun/podrun.sock",
-    "cniConfDir": "/etc/cni/net.d",
-    "cniBinDir": "/opt/cni/bin",
-    "cgroupRoot": "",  # "": podrun under the detected cgroup v2 mount (docs/cgroups.md)
-}
-DEFAULT_CONFIG = "/etc/podrun/config.yaml"
+from podrun.defaults import DEFAULT_CONFIG, DEFAULTS  # noqa: E402 - re-exported
 
 # Flag name -> config key (the kubelet's KubeletConfiguration name where one exists).
 FLAG_KEYS = {
