@@ -387,6 +387,11 @@ class Runtime:
                 cid, sandbox_id, "exited", None, record.started_at if record else None,
                 record.finished_at if record else time.time_ns(), START_ERROR_EXIT_CODE, 0,
                 "StartError", str(err.get("message", "")))
+        if record is None and info is not None and info.exit_code is not None:
+            # pause has reaped it but not yet written the record: its reply has the facts
+            record = pause.ExitRecord(cid, info.ns_pid, info.exit_code, info.signal or 0,
+                                      bool(info.core_dumped), info.started_at,
+                                      info.finished_at or time.time_ns(), info.status or 0)
         if record is None:
             # Created but no exit record: pause died with it (sandbox death).
             return ContainerStatus(cid, sandbox_id, "unknown", None, None, None,
