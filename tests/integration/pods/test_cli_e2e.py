@@ -259,9 +259,15 @@ def test_daemon_sigkill_loses_nothing(pods: PodDaemon) -> None:
     ex_started = ts(pods.container("exiter", "c")["state"]["running"]["startedAt"])
     time.sleep(1)
 
+    ex_cid = pods.container("exiter", "c")["containerID"].split("://", 1)[1]
     pods.stop(signal.SIGKILL)
     t_kill = time.time()
-    time.sleep(max(2.0, ex_started + 4.5 - time.time()))  # the exiter exits meanwhile
+    # the exiter exits while no daemon runs: wait for pause's exit record of it
+    deadline = time.time() + 20
+    while not list(pods.run_dir.glob(f"sandboxes/*/containers/{ex_cid}/exit")):
+        assert time.time() < deadline, "the exiter did not exit"
+        time.sleep(0.1)
+    time.sleep(max(0.0, 2.0 - (time.time() - t_kill)))
     t_restart = time.time()
     pods.start()
 
