@@ -38,16 +38,16 @@ from tests.integration.pods.conftest import (  # noqa: E402
     _remove_network,
 )
 
-POD = """apiVersion: v1
+POD = f"""apiVersion: v1
 kind: Pod
-metadata: {{name: {name}}}
+metadata: {{{{name: {{name}}}}}}
 spec:
   restartPolicy: Never
   containers:
   - name: c
-    image: %s
+    image: {IMAGE}
     command: ["sh", "-c", "sleep 1; exit 3"]
-""" % IMAGE
+"""
 
 
 async def watch(sock: Path, n: int, seen: dict[str, float]) -> None:
