@@ -730,22 +730,12 @@ class PodWorker:
             self.namespace, self.name, self.uid, sid, pinned,
             port_mappings=port_mappings_from_containers(spec.containers or ()),
             bandwidth=bandwidth_from_annotations(self.pod_dict["metadata"].get("annotations")))
-        path = self.engine.runtime.sandbox_dir(sid) / "sandbox.json"
-        rec = json.loads(path.read_text())
-        rec["ips"] = list(result.ips)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(rec))
-        os.replace(tmp, path)
+        self.engine.runtime.update_sandbox_record(sid, {"ips": list(result.ips)})
         return tuple(result.ips)
 
     def _record_sandbox_attempt(self, sid: str, attempt: int) -> None:
-        path = self.engine.runtime.sandbox_dir(sid) / "sandbox.json"
-        rec = json.loads(path.read_text())
-        rec["attempt"] = attempt
-        rec["podName"], rec["podNamespace"] = self.name, self.namespace
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(rec))
-        os.replace(tmp, path)
+        self.engine.runtime.update_sandbox_record(
+            sid, {"attempt": attempt, "podName": self.name, "podNamespace": self.namespace})
 
     def _hostname(self) -> str:
         """The sandbox's kernel hostname (BEHAVIOR.md 10.1)."""
@@ -1562,10 +1552,11 @@ def _cleanup_pod_dir(pod_dir: Path) -> None:
     except ImportError:
         pass
     if pod_dir.exists():
-        for line in reversed(Path("/proc/self/mountinfo").read_text().splitlines()):
-            mnt = line.split()[4]
-            if mnt.startswith(str(pod_dir) + "/"):
-                subprocess.run(["umount", "-l", mnt], check=False, capture_output=True)
+        from podrun.runtime import syscalls
+        from podrun.runtime.mounts import mounts_under
+        for mnt in mounts_under(pod_dir):
+            with contextlib.suppress(OSError):
+                syscalls.umount2(mnt, syscalls.MNT_DETACH)
         shutil.rmtree(pod_dir, ignore_errors=True)
 
 

@@ -34,6 +34,7 @@ from podrun.core import env as E
 from podrun.errors import PodrunError
 from podrun.runtime import mounts as M
 from podrun.runtime import syscalls
+from podrun.runtime.mounts import mounts_under  # re-exported: tests and callers use it here
 from podrun.spec.quantity import quantity_from_json
 from podrun.spec.types import DownwardAPIVolumeFile, KeyToPath, Pod, Volume
 
@@ -160,23 +161,6 @@ def unsupported_kind(volume: Volume) -> str:
 
 
 # ---- mounts --------------------------------------------------------------------------------
-
-
-def mounts_under(prefix: Path) -> list[str]:
-    """Mount points at or below `prefix` in this mount namespace, deepest first."""
-    p = str(prefix).rstrip("/")
-    found = []
-    try:
-        text = Path("/proc/self/mountinfo").read_text()
-    except OSError:
-        return []
-    for line in text.splitlines():
-        fields = line.split(" ")
-        if len(fields) > 4:
-            mp = M.unescape_mountinfo(fields[4])
-            if mp == p or mp.startswith(p + "/"):
-                found.append(mp)
-    return sorted(set(found), key=lambda m: (-m.count("/"), m))
 
 
 def is_mounted(path: Path) -> bool:

@@ -217,6 +217,24 @@ def unescape_mountinfo(s: str) -> str:
     return "".join(out)
 
 
+def mounts_under(prefix: object) -> list[str]:
+    """Mount points at or below `prefix` in this mount namespace, deepest first."""
+    p = str(prefix).rstrip("/")
+    try:
+        with open("/proc/self/mountinfo") as f:
+            text = f.read()
+    except OSError:
+        return []
+    found = set()
+    for line in text.splitlines():
+        fields = line.split(" ")
+        if len(fields) > 4:
+            mp = unescape_mountinfo(fields[4])
+            if mp == p or mp.startswith(p + "/"):
+                found.add(mp)
+    return sorted(found, key=lambda m: (-m.count("/"), m))
+
+
 def parse_mountinfo(text: str) -> list[MountInfo]:
     out = []
     for line in text.splitlines():

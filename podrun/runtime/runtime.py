@@ -36,6 +36,7 @@ from typing import Any
 from podrun.errors import HostError, PodrunError
 from podrun.runtime import execin, pause, syscalls
 from podrun.runtime.cgroups import CgroupManager, NotEnforced
+from podrun.runtime.mounts import mounts_under
 from podrun.runtime.stop import CgroupTarget, Pidfd, StopResult, stop_container
 
 INIT_HELPER = Path(__file__).with_name("init.py")
@@ -192,6 +193,12 @@ class Runtime:
             raise HostError("sandbox", f'sandbox "{sandbox_id}" not found',
                             path=str(path)) from None
 
+    def update_sandbox_record(self, sandbox_id: str, fields: dict[str, Any]) -> None:
+        """Add the caller's facts (attempt, pod name, pod IPs) to the sandbox record."""
+        rec = self.sandbox_record(sandbox_id)
+        rec.update(fields)
+        _write_json_atomic(self.sandbox_dir(sandbox_id) / "sandbox.json", rec)
+
     def sandbox_status(self, sandbox_id: str) -> SandboxStatus:
         rec = self.sandbox_record(sandbox_id)
         d = self.sandbox_dir(sandbox_id)
@@ -251,9 +258,8 @@ class Runtime:
         # anything still mounted below (a pinned netns the caller did not release) would
         # make rmtree fail half-way: detach it, and drop the record last so a failed
         # removal stays visible to list_sandboxes (and is retried)
-        for line in reversed(Path("/proc/self/mountinfo").read_text().splitlines()):
-            mnt = line.split(" ")[4]
-            if mnt.startswith(str(d) + "/"):
+        for mnt in mounts_under(d):
+            if mnt != str(d):
                 _umount_quiet(Path(mnt))
         for child in d.iterdir():
             if child.name != "sandbox.json":
