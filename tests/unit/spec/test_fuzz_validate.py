@@ -16,6 +16,7 @@ from podrun.spec import types
 from podrun.spec.parse import load_text
 from podrun.spec.quantity import QuantityError, parse_quantity
 from podrun.spec.validate import validate_object
+from tests.support import fuzz_examples
 
 RICH: dict[str, Any] = {
     "apiVersion": "v1",
@@ -183,7 +184,7 @@ def _check(doc: Any) -> None:
             assert all(isinstance(e, FieldError) for e in errs)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=fuzz_examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.sampled_from(PATHS), json_values), min_size=1, max_size=3))
 def test_replacing_fields_never_raises(edits: list[tuple[tuple[Any, ...], Any]]) -> None:
     doc = copy.deepcopy(RICH)
@@ -195,7 +196,7 @@ def test_replacing_fields_never_raises(edits: list[tuple[tuple[Any, ...], Any]])
     _check(doc)
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=fuzz_examples(120), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.sampled_from([p for p in PATHS if isinstance(p[-1], str)] + [()]),
     st.sampled_from(FIELD_NAMES),
@@ -211,7 +212,7 @@ def test_adding_fields_never_raises(path: tuple[Any, ...], name: str, value: Any
     _check(doc)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=fuzz_examples(500), deadline=None)
 @given(st.one_of(st.text(max_size=30), st.text(alphabet="0123456789.+-eEinumkKMGTP", max_size=30)))
 def test_quantity_parser_raises_only_quantity_error(text: str) -> None:
     try:

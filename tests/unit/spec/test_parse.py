@@ -17,6 +17,7 @@ from podrun.spec.decode import decode
 from podrun.spec.encode import to_dict
 from podrun.spec.parse import Loaded, load_bytes, load_file, load_text
 from podrun.spec.types import ConfigMap, Pod, Secret
+from tests.support import fuzz_examples
 
 VALID = sorted((Path(__file__).parent / "manifests_valid").glob("*.yaml"))
 SEEDS = Path(__file__).resolve().parents[4] / "shared" / "manifests" / "seeds"
@@ -371,7 +372,7 @@ def _put(doc: Any, path: tuple[Any, ...], value: Any) -> Any:
     return doc
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=fuzz_examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(FUZZ_PATHS), json_values, st.sampled_from(["yaml", "json"]))
 def test_fuzz_values_anywhere_never_raise(path: tuple[Any, ...], value: Any, fmt: str) -> None:
     doc = _put(FUZZ_BASE, path, value)
@@ -385,14 +386,14 @@ def test_fuzz_values_anywhere_never_raise(path: tuple[Any, ...], value: Any, fmt
         assert all(isinstance(e, FieldError) for e in rec.errors + rec.warnings)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=fuzz_examples(200), deadline=None)
 @given(st.text(max_size=200))
 def test_fuzz_arbitrary_text_never_raises(text: str) -> None:
     for rec in load_text(text):
         assert isinstance(rec, Loaded)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=fuzz_examples(200), deadline=None)
 @given(json_values)
 def test_fuzz_whole_documents_never_raise(value: Any) -> None:
     for cls in (Pod, ConfigMap, Secret):
