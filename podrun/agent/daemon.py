@@ -282,6 +282,16 @@ class Daemon:
             self.lock.release()
             raise ConfigError(f"the socket {s.socket} is in use by another podrun daemon")
 
+    def cgroup_root(self) -> str:
+        """--cgroup-root; else, under the shipped systemd units, the cgroup of the unit that
+        holds the pods (podrun-pods.service), so `systemctl restart podrun` never meets them
+        (docs/cgroups.md "Under systemd"); else "" (the default below the cgroup v2 mount)."""
+        if self.s.cgroup_root:
+            return self.s.cgroup_root
+        from podrun.runtime.cgroups import systemd_pods_root
+        root = systemd_pods_root()
+        return str(root) if root is not None else ""
+
     async def start(self) -> None:
         from podrun.agent import DaemonContext, PlaceholderPodManager, create_pod_manager
         from podrun.agent.sources import PodConfig
@@ -302,7 +312,7 @@ class Daemon:
         ctx = DaemonContext(store=self.store, node_name=s.node_name, root=s.root,
                             run_dir=s.run_dir, log_dir=s.log_dir, manifest_dir=s.manifest_dir,
                             cni_conf_dir=s.cni_conf_dir, cni_bin_dir=s.cni_bin_dir,
-                            cgroup_root=s.cgroup_root, config=s.config)
+                            cgroup_root=self.cgroup_root(), config=s.config)
         ctx.images = self.images = make_image_service(s)
         self.manager = (PlaceholderPodManager(ctx) if s.pod_engine == "none"
                         else create_pod_manager(ctx))

@@ -27,7 +27,8 @@ import errno
 import os
 import re
 import signal
-from collections.abc import Iterable, Mapping, Sequence
+import subprocess
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -45,6 +46,11 @@ WANTED_CONTROLLERS = ("cpu", "memory", "pids")
 SANDBOX = "sandbox"
 DAEMON_LEAF = "daemon"
 DELEGATED_PODS = "pods"
+# Under systemd, the shipped podrun.service names (in this variable) the unit whose
+# delegated cgroup holds the pods, podrun-pods.service; its one process, a holder that
+# keeps the unit active, goes to the HOLDER_LEAF leaf (docs/cgroups.md "Under systemd").
+PODS_UNIT_ENV = "PODRUN_PODS_UNIT"
+HOLDER_LEAF = "holder"
 # Written when possible, never reported: the kubelet itself skips swap settings silently
 # when the swap controller is missing (configureContainerSwapResources), and memory.max
 # already carries the memory story.
@@ -622,34 +628,105 @@ class CgroupManager:
 # ---------------------------------------------------------------------------------------
 
 
+def _vacate(fs: CgroupFS, cg: Path, leaf_name: str) -> None:
+    """Move every process of `cg` into the leaf `cg/leaf_name`, then enable the wanted
+    controllers in `cg`: cgroup v2 allows controllers in subtree_control only for a cgroup
+    without processes of its own ("no internal processes")."""
+    leaf = cg / leaf_name
+    if fs.mkdir(leaf):
+        fs.set_marker(leaf)
+    for pid in fs.read(cg / "cgroup.procs").split():
+        try:
+            fs.write(leaf / "cgroup.procs", pid)
+        except ProcessLookupError:
+            pass
+    available = set(fs.read(cg / "cgroup.controllers").split())
+    todo = [c for c in WANTED_CONTROLLERS if c in available]
+    if todo:
+        fs.write(cg / "cgroup.subtree_control", " ".join(f"+{c}" for c in todo))
+
+
 def enter_delegated_subtree(host: CgroupHost, fs: CgroupFS | None = None) -> Path:
     """Under systemd with Delegate=yes: move the daemon's processes into <own>/daemon and
     enable controllers in <own> for the pod root <own>/pods, which is returned.
 
-    cgroup v2 allows controllers in subtree_control only for a cgroup without processes of
-    its own ("no internal processes"), so the daemon leaves its unit cgroup for a leaf
-    first. Only for the delegated unit's main process (host.delegated checks that).
+    Only for the delegated unit's main process (host.delegated checks that). The shipped
+    units do not use this: on systemd < 254 a restart of such a unit fails (see
+    enter_pods_unit).
     """
     fs = fs or CgroupFS()
     own = host.own_path
     if not host.delegated or own is None:
         raise HostError("cgroup", "not running in a delegated systemd unit (Delegate=yes)")
-    leaf = own / DAEMON_LEAF
     try:
-        fs.mkdir(leaf)
-        fs.set_marker(leaf)
-        for pid in fs.read(own / "cgroup.procs").split():
-            try:
-                fs.write(leaf / "cgroup.procs", pid)
-            except ProcessLookupError:
-                pass
-        available = set(fs.read(own / "cgroup.controllers").split())
-        todo = [c for c in WANTED_CONTROLLERS if c in available]
-        if todo:
-            fs.write(own / "cgroup.subtree_control", " ".join(f"+{c}" for c in todo))
+        _vacate(fs, own, DAEMON_LEAF)
     except OSError as e:
         raise _host_error("cgroup delegate", e, own) from e
     return own / DELEGATED_PODS
+
+
+@dataclass(frozen=True)
+class UnitCgroup:
+    """What systemd says about a unit's cgroup (systemctl show)."""
+
+    unit: str
+    control_group: str  # relative to the cgroup v2 mount; "" when the unit is not running
+    delegate: bool
+    active_state: str
+
+
+def show_unit(unit: str) -> UnitCgroup:
+    """ControlGroup, Delegate and ActiveState of `unit`, from systemctl."""
+    try:
+        r = subprocess.run(["systemctl", "show", "--property=ControlGroup,Delegate,ActiveState",
+                            "--", unit], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise HostError("cgroup", f"cannot ask systemd about {unit}: {e}") from e
+    if r.returncode != 0:
+        raise HostError("cgroup", f"cannot ask systemd about {unit}: {r.stderr.strip()}")
+    props = dict(line.partition("=")[::2] for line in r.stdout.splitlines())
+    return UnitCgroup(unit, props.get("ControlGroup", ""), props.get("Delegate") == "yes",
+                      props.get("ActiveState", ""))
+
+
+def enter_pods_unit(host: CgroupHost, unit: str, *, fs: CgroupFS | None = None,
+                    show: Callable[[str], UnitCgroup] = show_unit) -> Path:
+    """The pod root <unit cgroup>/pods inside `unit` (podrun-pods.service), a running
+    service with Delegate=yes that is not the daemon's own unit; its processes (the
+    holder) move to <unit cgroup>/holder and its cgroup gets the controllers for pods.
+
+    Why a second unit: systemd < 254 starts a restarted service's main process in the
+    unit's own cgroup. If that cgroup passed controllers down to pods, cgroup v2 refuses
+    the process and `systemctl restart podrun` fails with 219/CGROUP. podrun.service itself
+    thus holds no pods, and restarting it never touches this unit, so the pods keep their
+    cgroups and the next daemon adopts them.
+    """
+    fs = fs or CgroupFS()
+    if host.mountpoint is None:
+        raise HostError("cgroup", "no cgroup v2 hierarchy is mounted")
+    info = show(unit)
+    if info.active_state != "active" or not info.control_group:
+        raise HostError("cgroup", f"the unit {unit} that holds the pods is not running "
+                        f"(ActiveState={info.active_state or 'unknown'}): start it, or list "
+                        "it in Requires= and After= of the daemon's unit")
+    if not info.delegate:
+        raise HostError("cgroup", f"the unit {unit} that holds the pods needs Delegate=yes")
+    cg = host.mountpoint / info.control_group.lstrip("/")
+    if cg == host.own_path or (host.own_path is not None and cg in host.own_path.parents):
+        raise HostError("cgroup", f"the unit {unit} that holds the pods must not contain the "
+                        "daemon (a restart of the daemon's unit would then meet the pods)")
+    try:
+        _vacate(fs, cg, HOLDER_LEAF)
+    except OSError as e:
+        raise _host_error("cgroup delegate", e, cg) from e
+    return cg / DELEGATED_PODS
+
+
+def systemd_pods_root(environ: Mapping[str, str] | None = None) -> Path | None:
+    """The pod root inside the unit named by $PODRUN_PODS_UNIT (set by the shipped
+    podrun.service), or None when it is not set (podrun run by hand or in the background)."""
+    unit = (os.environ if environ is None else environ).get(PODS_UNIT_ENV, "")
+    return enter_pods_unit(detect_host(), unit) if unit else None
 
 
 # ---------------------------------------------------------------------------------------

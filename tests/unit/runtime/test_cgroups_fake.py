@@ -21,11 +21,14 @@ from podrun.runtime.cgroups import (
     CgroupManager,
     FakeCgroupFS,
     Layout,
+    UnitCgroup,
     cgroup2_mounts,
     describe_not_enforced,
     detect_host,
     enter_delegated_subtree,
+    enter_pods_unit,
     own_cgroup_path,
+    systemd_pods_root,
 )
 
 UID = "1234-abcd"
@@ -287,3 +290,59 @@ def test_delegated_subtree(tmp_path: Path) -> None:
     assert m.setup() == {"cpu", "memory", "pids"}
     with pytest.raises(HostError, match="not running in a delegated"):
         enter_delegated_subtree(CgroupHost(Layout.UNIFIED, mount, "/"), fs)
+
+
+def _pods_unit(tmp_path: Path) -> tuple[Path, Path, FakeCgroupFS]:
+    """A fake v2 tree with system.slice/podrun-pods.service holding the holder, pid 77."""
+    mount = tmp_path / "cgroup"
+    fs = FakeCgroupFS(mount, ("cpu", "memory", "pids"), subtree_control=("cpu", "memory", "pids"))
+    fs.mkdir(mount / "system.slice")
+    fs.write(mount / "system.slice" / "cgroup.subtree_control", "+cpu +memory +pids")
+    for unit in ("podrun.service", "podrun-pods.service"):
+        fs.mkdir(mount / "system.slice" / unit)
+    fs.write(mount / "system.slice" / "podrun-pods.service" / "cgroup.procs", "77")
+    return mount, mount / "system.slice" / "podrun-pods.service", fs
+
+
+def _show(state: str = "active", delegate: bool = True) -> UnitCgroup:
+    cg = "/system.slice/podrun-pods.service" if state == "active" else ""
+    return UnitCgroup("podrun-pods.service", cg, delegate, state)
+
+
+def test_pods_unit_holds_the_pods_outside_the_daemons_unit(tmp_path: Path) -> None:
+    """The shipped units: the holder leaves the pods unit's cgroup for a leaf, which then
+    passes cpu, memory and pids to <unit>/pods; the daemon's own unit gets no controllers,
+    so systemd can start a new daemon in it while pods run (no 219/CGROUP)."""
+    mount, unit, fs = _pods_unit(tmp_path)
+    host = CgroupHost(Layout.UNIFIED, mount, "/system.slice/podrun.service")
+    root = enter_pods_unit(host, "podrun-pods.service", fs=fs, show=lambda u: _show())
+    assert root == unit / "pods"
+    assert (unit / "holder" / "cgroup.procs").read_text().split() == ["77"]
+    assert (unit / "cgroup.procs").read_text().split() == []
+    assert (unit / "cgroup.subtree_control").read_text().split() == ["cpu", "memory", "pids"]
+    daemon_unit = mount / "system.slice" / "podrun.service"
+    assert (daemon_unit / "cgroup.subtree_control").read_text().split() == []
+    m = CgroupManager(root, mountpoint=mount, fs=fs, clock=FakeClock())
+    assert m.setup() == {"cpu", "memory", "pids"}
+    path, not_enforced = m.create_pod(UID, {"memory.max": "67108864"})
+    assert not_enforced == [] and (path / "memory.max").read_text().strip() == "67108864"
+    # The next daemon (after `systemctl restart podrun`) finds the same root and the pod.
+    assert enter_pods_unit(host, "podrun-pods.service", fs=fs, show=lambda u: _show()) == root
+    assert CgroupManager(root, mountpoint=mount, fs=fs).list_pods() == [UID]
+
+
+@pytest.mark.parametrize(("info", "own", "match"), [
+    (_show("inactive"), "/system.slice/podrun.service", "not running .ActiveState=inactive"),
+    (_show(delegate=False), "/system.slice/podrun.service", "needs Delegate=yes"),
+    (_show(), "/system.slice/podrun-pods.service", "must not contain the daemon"),
+])
+def test_pods_unit_errors(tmp_path: Path, info: UnitCgroup, own: str, match: str) -> None:
+    mount, unit, fs = _pods_unit(tmp_path)
+    with pytest.raises(HostError, match=match):
+        enter_pods_unit(CgroupHost(Layout.UNIFIED, mount, own), "podrun-pods.service", fs=fs,
+                        show=lambda u: info)
+    assert (unit / "cgroup.procs").read_text().split() == ["77"]  # nothing moved
+
+
+def test_no_pods_unit_without_the_variable() -> None:
+    assert systemd_pods_root({}) is None
