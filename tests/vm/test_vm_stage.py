@@ -31,6 +31,7 @@ EXPECTED = {
     "test_pids_limit_contains_a_fork_bomb",
     "test_cpu_requests_set_weight_and_share_a_busy_cpu",
     "test_pods_live_in_the_delegated_subtree",
+    "test_real_daemon_pods_survive_systemctl_restart",
     "test_memory_max_is_enforced",  # tests/integration/cgroups
 }
 
