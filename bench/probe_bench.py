@@ -7,6 +7,7 @@ Run as root from the repository root:
     .venv/bin/python bench/probe_bench.py --mode loopback       # host loopback, no root
     .venv/bin/python bench/probe_bench.py --no-spread           # all workers tick together
     .venv/bin/python bench/probe_bench.py --lag                 # plus event-loop lag
+    .venv/bin/python bench/probe_bench.py --floor               # plus a bare timer loop beside it
     .venv/bin/python bench/probe_bench.py --micro 3000          # cost of one connect, per path
     .venv/bin/python bench/probe_bench.py --micro 3000 --batch 1  # ... one socket per netns trip
 
@@ -14,15 +15,21 @@ The HTTP servers run in a child process (inside a private netns `podrun-probe-be
 the netns and podip modes), so the figures are the probing process alone:
 - daemon CPU: process CPU time (all threads) / wall time over the measured window;
 - start jitter: how late each probe run starts against its worker's aligned tick
-  (first run + k * period), p50/p99/max over all runs.
-The podip mode gives the netns a veth pair with 198.18.0.1/30 (host) and 198.18.0.2/30
-(pod), the RFC 2544 benchmarking range; everything is removed at the end.
+  (first tick + k * period), p50/p99/max over all runs;
+- run-queue wait: how long the probing process was runnable but not running in the window
+  (/proc/self/schedstat), i.e. lateness the scheduler adds whatever the code does.
+`--floor` runs, at the same time in a process of its own, a bare asyncio loop with as many
+sleepers on the same ticks and wake-up grid and nothing else (no sockets): its lateness is
+what this host's scheduler gives any asyncio program at that moment, side by side.
+The podip mode gives the netns a veth pair with 198.18.R.1/30 (host) and 198.18.R.2/30
+(pod), R random, in the RFC 2544 benchmarking range; everything is removed at the end.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import secrets
 import subprocess
@@ -56,6 +63,27 @@ async def main():
 asyncio.run(main())
 """
 
+FLOOR = r"""
+import asyncio, json, math, random, sys
+async def sleeper(loop, period, q, seconds, lates):
+    first = loop.time() + random.random() * period
+    first = math.ceil(first / q) * q
+    k, end = 0, first + seconds
+    while True:
+        at = first + k * period
+        if at > end:
+            return
+        await asyncio.sleep(max(0.0, math.ceil(at / q - 1e-6) * q - loop.time()))
+        lates.append(loop.time() - at)
+        k += 1
+async def main():
+    n, period, q, seconds = int(sys.argv[1]), 1.0, float(sys.argv[2]), float(sys.argv[3])
+    loop, lates = asyncio.get_running_loop(), []
+    await asyncio.gather(*(sleeper(loop, period, q, seconds, lates) for _ in range(n)))
+    print(json.dumps(lates))
+asyncio.run(main())
+"""
+
 
 def sh(*args: str) -> None:
     subprocess.run(args, check=True)
@@ -76,13 +104,14 @@ class Pods:
             prefix = ["ip", "netns", "exec", self.ns]
             if mode == "podip":
                 h, p = f"pbh{secrets.token_hex(2)}", f"pbp{secrets.token_hex(2)}"
+                net = f"198.18.{secrets.randbelow(256)}"  # two benches may run side by side
                 sh("ip", "link", "add", h, "type", "veth", "peer", "name", p)
                 sh("ip", "link", "set", p, "netns", self.ns)
-                sh("ip", "addr", "add", "198.18.0.1/30", "dev", h)
-                sh("ip", "-n", self.ns, "addr", "add", "198.18.0.2/30", "dev", p)
+                sh("ip", "addr", "add", f"{net}.1/30", "dev", h)
+                sh("ip", "-n", self.ns, "addr", "add", f"{net}.2/30", "dev", p)
                 sh("ip", "link", "set", h, "up")
                 sh("ip", "-n", self.ns, "link", "set", p, "up")
-                host = "198.18.0.2"
+                host = f"{net}.2"
         self.pod_ip = host if mode != "netns" else None
         self.netns_path = f"/run/netns/{self.ns}" if mode == "netns" else None
         self.proc = subprocess.Popen(prefix + [sys.executable, "-c", SERVER, host, str(ports)],
@@ -101,13 +130,37 @@ class Pods:
             subprocess.run(["ip", "netns", "del", self.ns], check=False)
 
 
+def run_queue_wait() -> float:
+    """Seconds this process's threads have waited on a run queue (schedstat field 2)."""
+    total = 0
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / 1e9
+
+
+class Floor:
+    """The bare asyncio timer loop (FLOOR), started beside the probes for the same window."""
+
+    def __init__(self, sleepers: int, quantum: float, seconds: float) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", FLOOR, str(sleepers), str(quantum or 0.001), str(seconds)],
+            stdout=subprocess.PIPE, text=True)
+
+    def lates(self) -> list[float]:
+        out, _ = self.proc.communicate(timeout=120)
+        return [float(x) for x in json.loads(out)]
+
+
 def pct(xs: list[float], q: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(q * len(xs)))]
 
 
 async def load(pods: Pods, targets: int, seconds: float, spread: bool,
-               lag: bool, quantum: float) -> dict[str, float]:
+               lag: bool, quantum: float, floor: bool = False) -> dict[str, float]:
     clock = RealClock()
     started = clock.monotonic() if spread else clock.monotonic() - 3600
     events: list[tuple[str, ...]] = []
@@ -139,20 +192,25 @@ async def load(pods: Pods, targets: int, seconds: float, spread: bool,
             lags.append((t, loop.time() - t - 0.01))
 
     mon = asyncio.get_running_loop().create_task(lag_monitor() if lag else asyncio.sleep(0))
-    t0, cpu0, wall0 = os.times(), time.process_time(), time.monotonic()
+    bare = Floor(2 * targets, quantum, seconds) if floor else None
+    t0, cpu0, wall0, rq0 = os.times(), time.process_time(), time.monotonic(), run_queue_wait()
     await asyncio.sleep(seconds)
-    t1, cpu1, wall1 = os.times(), time.process_time(), time.monotonic()
+    t1, cpu1, wall1, rq1 = os.times(), time.process_time(), time.monotonic(), run_queue_wait()
     stop = True
     await mon
+    floor_lates = bare.lates() if bare else []
     lates: list[float] = []
     runs = 0
     for i in range(targets):
         for w in pm.workers(f"pod{i}", "app").values():
             ts = w.run_times
+            first = getattr(w, "first_tick", None) or (ts[0] if ts else 0.0)
             runs += len(ts)
-            lates += [t - (ts[0] + k * 1.0) for k, t in enumerate(ts)]
+            lates += [t - (first + k * 1.0) for k, t in enumerate(ts)]
     await pm.close()
     failures = sum(1 for e in events if e[2] == "Unhealthy")
+    for message in sorted({e[3] for e in events if e[2] == "Unhealthy"})[:3]:
+        print("failure:", message)
     worst = sorted(lags, key=lambda x: -x[1])[:5]
     if os.environ.get("PROBE_BENCH_DEBUG"):
         print("worst loop lags (s after start, ms):",
@@ -163,7 +221,11 @@ async def load(pods: Pods, targets: int, seconds: float, spread: bool,
             "user": (t1.user - t0.user) / (wall1 - wall0),
             "sys": (t1.system - t0.system) / (wall1 - wall0), "failures": failures,
             "p50_ms": 1000 * pct(lates, 0.50), "p99_ms": 1000 * pct(lates, 0.99),
-            "max_ms": 1000 * max(lates), "probes_per_s": runs / (wall1 - wall0 + 2.0)}
+            "max_ms": 1000 * max(lates), "probes_per_s": runs / (wall1 - wall0 + 2.0),
+            "runq": (rq1 - rq0) / (wall1 - wall0),
+            "floor_p50_ms": 1000 * pct(floor_lates, 0.50) if floor_lates else -1,
+            "floor_p99_ms": 1000 * pct(floor_lates, 0.99) if floor_lates else -1,
+            "floor_max_ms": 1000 * max(floor_lates) if floor_lates else -1}
 
 
 async def micro(n: int, batch: int) -> None:
@@ -206,6 +268,8 @@ def main() -> None:
                     help="the manager's wake-up grid in seconds (0: exact ticks)")
     ap.add_argument("--lag", action="store_true",
                     help="also run a 10 ms sleeper to measure event-loop lag (costs CPU)")
+    ap.add_argument("--floor", action="store_true",
+                    help="also run a bare asyncio timer loop (same ticks, no I/O) beside it")
     ap.add_argument("--batch", type=int, default=4,
                     help="sockets made per trip into a netns (--micro)")
     ap.add_argument("--micro", type=int, default=0, metavar="N",
@@ -219,7 +283,7 @@ def main() -> None:
     pods = Pods(args.mode, min(args.targets, 200))
     try:
         r = asyncio.run(load(pods, args.targets, args.seconds, not args.no_spread, args.lag,
-                           args.quantum))
+                             args.quantum, args.floor))
     finally:
         pods.close()
     print(f"mode={args.mode} targets={args.targets} probes=2x{args.targets}/s "
@@ -228,7 +292,11 @@ def main() -> None:
           f"kernel {100 * r['sys']:.1f}%); {r['probes_per_s']:.0f} probes/s; "
           f"{int(r['runs'])} runs, {int(r['failures'])} failures")
     print(f"start lateness vs aligned tick: p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, "
-          f"max {r['max_ms']:.1f} ms")
+          f"max {r['max_ms']:.1f} ms; waited on the run queue {100 * r['runq']:.1f}% of the "
+          f"window; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    if args.floor:
+        print(f"floor (bare asyncio timers, same ticks, beside it): p50 {r['floor_p50_ms']:.1f} "
+              f"ms, p99 {r['floor_p99_ms']:.1f} ms, max {r['floor_max_ms']:.1f} ms")
     if args.lag:
         print(f"event loop lag (10 ms sleeper): p99 {r['lag_p99_ms']:.1f} ms, "
               f"max {r['lag_max_ms']:.1f} ms")

@@ -203,6 +203,7 @@ class _Worker:
         self.task: asyncio.Task[None] | None = None
         self.runs = 0  # probe runs started (tests, bench)
         self.run_times: list[float] = []  # loop times the runs started at, when recorded
+        self.first_tick: float | None = None  # loop time of the first tick (bench)
 
     def start(self) -> None:
         name = f"probe {self.entry.target.pod_uid}/{self.entry.target.container_name}/" \
@@ -218,12 +219,16 @@ class _Worker:
         loop = asyncio.get_running_loop()
         period = float(self.state.timing.period)
         jitter = core.start_jitter(period, self.mgr.daemon_age(), random.random())
+        first = loop.time()
         if jitter and not self.triggered:
             # A manual trigger (readiness right after startup succeeds) ends the jitter at
             # once; the kubelet holds it until the jitter is over (up to one period).
-            await self._sleep_until(loop, loop.time() + jitter)
+            first = await self._sleep_until(loop, first + jitter)
         self.triggered = False
-        first = tick = loop.time()
+        # Ticks are first + k * period, like the kubelet's ticker; a first run on the wake-up
+        # grid keeps every later tick on it, so no tick is rounded up to the next grid point.
+        first = tick = first if first <= loop.time() else loop.time()
+        self.first_tick = first
         while not self.state.stopped:
             try:
                 keep = await self._do_probe()
@@ -236,20 +241,21 @@ class _Worker:
                 return
             run_at, tick = core.next_run(first, period, tick, loop.time())
             if run_at > loop.time() and not self.triggered:
-                # Wake-ups on a 10 ms grid: workers due close together share one loop
-                # iteration (and their I/O its epoll calls); at most 10 ms late.
-                q = self.mgr.tick_quantum
-                await self._sleep_until(loop, math.ceil(run_at / q) * q if q else run_at)
+                await self._sleep_until(loop, run_at)
             self.triggered = False
 
-    async def _sleep_until(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
-        # A bare future and a timer handle: cheaper than wait_for(Event.wait()) per tick.
+    async def _sleep_until(self, loop: asyncio.AbstractEventLoop, when: float) -> float:
+        """Sleep until `when` rounded up to the manager's wake-up grid; returns that time.
+
+        A bare future in a shared slot: cheaper than wait_for(Event.wait()) or a timer of
+        its own per tick. A trigger wakes it early.
+        """
         fut = self._waiter = loop.create_future()
-        timer = loop.call_at(when, _wake, fut)
         try:
+            at = self.mgr.wake_at(when, fut)
             await fut
+            return at
         finally:
-            timer.cancel()
             self._waiter = None
 
     def trigger(self) -> None:
@@ -334,8 +340,29 @@ class ProbeManager:
         self.tick_quantum = 0.01  # seconds; 0 wakes each worker at its exact tick
         self._pods: dict[str, dict[str, _Container]] = {}
         self._terminating: set[str] = set()
+        self._slots: dict[float, list[asyncio.Future[None]]] = {}  # grid point -> sleepers
 
     # -- for the workers
+
+    def wake_at(self, when: float, fut: asyncio.Future[None]) -> float:
+        """Wake `fut` at loop time `when` rounded up to the grid: the time it will wake.
+
+        Wake-ups on a 10 ms grid: workers due close together share one timer and one loop
+        iteration (and their I/O its epoll calls); at most one grid step late.
+        """
+        loop = asyncio.get_running_loop()
+        q = self.tick_quantum
+        key = math.ceil(when / q - 1e-6) if q else when
+        slot = self._slots.get(key)
+        if slot is None:
+            slot = self._slots[key] = []
+            loop.call_at(key * q if q else when, self._fire, key)
+        slot.append(fut)
+        return key * q if q else when
+
+    def _fire(self, key: float) -> None:
+        for fut in self._slots.pop(key, ()):
+            _wake(fut)
 
     def daemon_age(self) -> float:
         # Real monotonic readings are uptimes; a value this large can only be epoch seconds.

@@ -179,6 +179,15 @@ class _SockReader:
                 self._buf.clear()
                 raise asyncio.IncompleteReadError(partial, None)
 
+    def buffered_line(self) -> bytes | None:
+        """The next line if it is already buffered (no coroutine round trip), else None."""
+        i = self._buf.find(b"\n")
+        if i < 0 or i >= MAX_HEADER_BYTES:
+            return None
+        out = bytes(self._buf[:i + 1])
+        del self._buf[:i + 1]
+        return out
+
     async def readline(self) -> bytes:
         try:
             return await self.readuntil(b"\n")
@@ -213,12 +222,14 @@ class _Exchange:
     async def run(self, headers: Sequence[tuple[str, str]], host_header: str | None, *,
                   netns_path: str | None, netns: NetnsSockets | None) -> Response:
         url = self.url
-        sock = await dial(url.host, url.port, netns_path=netns_path, netns=netns)
+        request = request_bytes(url, headers, host_header)
+        plain = url.scheme != "https"
+        sock = await dial(url.host, url.port, netns_path=netns_path, netns=netns,
+                          first=request if plain else b"")
         writer: asyncio.StreamWriter | None = None
         reader: Any
         try:
-            request = request_bytes(url, headers, host_header)
-            if url.scheme == "https":
+            if not plain:
                 try:
                     reader, writer = await asyncio.open_connection(
                         sock=sock, ssl=_TLS, server_hostname=url.host, limit=MAX_HEADER_BYTES)
@@ -231,8 +242,7 @@ class _Exchange:
                 writer.write(request)
                 await writer.drain()
             else:
-                reader = _SockReader(sock)
-                await asyncio.get_running_loop().sock_sendall(sock, request)
+                reader = _SockReader(sock)  # dial sent the request
             resp = await self._read_head(reader)
             resp.url = url
             self.in_body = True
@@ -256,9 +266,12 @@ class _Exchange:
             # reader accepts (busybox httpd passes a CGI's bare-LF headers through).
             lines: list[str] = []
             total = 0
+            buffered = getattr(reader, "buffered_line", None)
             while True:
                 try:
-                    raw = await reader.readline()
+                    raw = buffered() if buffered is not None else None
+                    if raw is None:
+                        raw = await reader.readline()
                 except asyncio.IncompleteReadError as e:
                     raw = e.partial
                 except asyncio.LimitOverrunError:
