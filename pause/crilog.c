@@ -9,7 +9,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,14 +68,14 @@ size_t format_rfc3339nano(char *out, int64_t ns)
 	return (size_t)(o - out);
 }
 
-static void emit(struct container *c, int kind, char tag, const char *p, size_t n)
+/* One entry: "<time> <stream> <tag> <content>\n" in one writev; returns bytes written. */
+static size_t write_entry(struct container *c, int kind, char tag, const char *p, size_t n)
 {
 	char hdr[48];
 	size_t h;
+	ssize_t w;
 	struct iovec iov[3];
 
-	if (c->log_fd < 0)
-		return;
 	h = format_rfc3339nano(hdr, now_ns());
 	memcpy(hdr + h, kind == STREAM_STDOUT ? " stdout " : " stderr ", 8);
 	h += 8;
@@ -88,8 +90,57 @@ static void emit(struct container *c, int kind, char tag, const char *p, size_t 
 	/* One writev per entry on an O_APPEND file keeps entries whole for readers. A
 	 * failed write (disk full, file removed) loses the entry but the pipe keeps
 	 * draining, so the container never blocks on its stdout. */
-	while (writev(c->log_fd, iov, 3) < 0 && errno == EINTR)
+	while ((w = writev(c->log_fd, iov, 3)) < 0 && errno == EINTR)
 		;
+	return w > 0 ? (size_t)w : 0;
+}
+
+static void write_marker(struct container *c, const char *text)
+{
+	c->log_bytes += write_entry(c, STREAM_STDERR, 'F', text, strlen(text));
+}
+
+/* The log budget (docs/pause.md, "Logs"): once the current file has reached log_max bytes,
+ * one marker line says so and further entries are dropped (counted) until the daemon's
+ * rotation reopens the log. The file is append-only throughout, and it does reach log_max,
+ * so the daemon's size check (>= containerLogMaxSize) always rotates it. */
+static void emit(struct container *c, int kind, char tag, const char *p, size_t n)
+{
+	char msg[200];
+
+	if (c->log_fd < 0)
+		return;
+	if (c->log_max > 0 && c->log_bytes >= c->log_max) {
+		if (c->dropped_lines == 0) {
+			snprintf(msg, sizeof(msg), "podrun: this log file reached its limit of "
+				 "%llu bytes (containerLogMaxSize); output is dropped until the "
+				 "next rotation", (unsigned long long)c->log_max);
+			write_marker(c, msg);
+		}
+		c->dropped_lines++;
+		c->dropped_bytes += n;
+		return;
+	}
+	c->log_bytes += write_entry(c, kind, tag, p, n);
+}
+
+/* A log file was (re)opened as c->log_fd: its budget starts from its current size, and
+ * what the old file could not take is reported at the top of the new one. */
+void log_opened(struct container *c)
+{
+	struct stat st;
+	char msg[200];
+
+	c->log_bytes = fstat(c->log_fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+	if (c->dropped_lines > 0) {
+		snprintf(msg, sizeof(msg), "podrun: %llu lines (%llu bytes) of output were "
+			 "dropped while the previous log file was at its size limit",
+			 (unsigned long long)c->dropped_lines,
+			 (unsigned long long)c->dropped_bytes);
+		write_marker(c, msg);
+	}
+	c->dropped_lines = 0;
+	c->dropped_bytes = 0;
 }
 
 /* One bounded read, then every complete line in the buffer is written. */

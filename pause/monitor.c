@@ -390,10 +390,26 @@ static void child(struct spawn *sp)
 	report_child(errfd, STEP_EXEC, errno);
 }
 
+/* A decimal uint64 and nothing else; -1 otherwise. */
+static int parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 static void handle_create(struct req *q, struct reply *r)
 {
 	const char *id = req_get(q, "id"), *log = req_get(q, "log"), *cwd = req_get(q, "cwd");
-	const char *stdin_mode = req_get(q, "stdin"), *f;
+	const char *stdin_mode = req_get(q, "stdin"), *log_max = req_get(q, "logMax"), *f;
 	char **argv = NULL, **envp = NULL, dir[ID_MAX + 16] = "", path[ID_MAX + 32];
 	int flags = SIGCHLD, slot = -1, i, outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
 	int inp[2] = { -1, -1 }, ep[2] = { -1, -1 }, devnull = -1, log_fd = -1, pidfd = -1;
@@ -402,6 +418,7 @@ static void handle_create(struct req *q, struct reply *r)
 	struct spawn sp;
 	ssize_t n;
 	pid_t pid;
+	uint64_t max_bytes = 0;
 
 	if (!valid_id(id)) {
 		rerror(r, EINVAL, "invalid container id (1-%d of [A-Za-z0-9_.-], not starting with '.')", ID_MAX);
@@ -430,6 +447,10 @@ static void handle_create(struct req *q, struct reply *r)
 	}
 	if (stdin_mode && strcmp(stdin_mode, "pipe") != 0 && strcmp(stdin_mode, "null") != 0) {
 		rerror(r, EINVAL, "stdin must be pipe or null");
+		return;
+	}
+	if (log_max && parse_u64(log_max, &max_bytes) < 0) {
+		rerror(r, EINVAL, "logMax must be a number of bytes");
 		return;
 	}
 	argv = req_all(q, "arg");
@@ -522,6 +543,9 @@ static void handle_create(struct req *q, struct reply *r)
 	c->running = 1;
 	c->log_fd = log_fd;
 	log_fd = -1;
+	c->log_max = max_bytes;
+	if (c->log_fd >= 0)
+		log_opened(c);
 	c->stdin_w = inp[1];
 	inp[1] = -1;
 	c->out.fd = outp[0];
@@ -686,6 +710,7 @@ static void handle_reopen_log(struct req *q, struct reply *r)
 	free(c->log_path);
 	c->log_fd = fd;
 	c->log_path = copy;
+	log_opened(c);
 	rok(r);
 }
 

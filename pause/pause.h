@@ -43,6 +43,10 @@ struct container {
 	int64_t finished_ns;
 	int log_fd;             /* CRI log file (O_APPEND) or -1 */
 	char *log_path;
+	uint64_t log_max;       /* byte budget of one log file (create's logMax), 0: none */
+	uint64_t log_bytes;     /* size of the current log file: at open, plus what we wrote */
+	uint64_t dropped_bytes; /* content dropped since the budget ran out */
+	uint64_t dropped_lines;
 	int stdin_w;            /* write end of a kept-open stdin pipe, or -1 */
 	struct stream out;
 	struct stream err;
@@ -70,6 +74,7 @@ enum { PUMP_EOF = 0, PUMP_AGAIN = 1, PUMP_DATA = 2 };
 int stream_pump(struct container *c, struct stream *s);
 void stream_drain(struct container *c, struct stream *s, int max_reads);
 void stream_close(struct container *c, struct stream *s);
+void log_opened(struct container *c);
 
 /* util.c */
 int write_all(int fd, const void *p, size_t n);

@@ -55,6 +55,7 @@ from podrun.core.status import (
 )
 from podrun.errors import NotFound, PodrunError
 from podrun.logs.reader import follow, format_lines
+from podrun.logs.rotation import parse_size
 from podrun.runtime import execin
 from podrun.runtime.cgroups import CgroupManager, Layout, describe_not_enforced, detect_host
 from podrun.runtime.runtime import ContainerStartError, Runtime, SandboxOptions
@@ -95,7 +96,10 @@ class Engine:
             cgroups = CgroupManager.for_host(host, root=root)  # refuses a root outside cgroup2
             cgroups.setup()
         self.cgroup_layout = host.layout
-        self.runtime = Runtime(ctx.run_dir, ctx.root, cgroups=cgroups)
+        # pause caps each log file at containerLogMaxSize until the rotation reopens it
+        # (docs/pause.md, "Logs"): a flood cannot fill the disk between two checks
+        self.runtime = Runtime(ctx.run_dir, ctx.root, cgroups=cgroups,
+                               log_max_bytes=parse_size(ctx.config.get("containerLogMaxSize")))
         shared = getattr(getattr(ctx, "images", None), "store", None)
         self.images = ImageManager(ctx.root / "images", registries=ctx.config.get("registries"),
                                    store=shared)

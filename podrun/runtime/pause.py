@@ -386,11 +386,15 @@ class PauseClient:
                new_pid_ns: bool = True, new_mount_ns: bool = True,
                log_path: str | os.PathLike[str] | None = None, stdin_pipe: bool = False,
                fds: Sequence[int] = (), keep_pidfd: bool = False,
-               oom_score_adj: int | None = None) -> CreatedContainer:
+               oom_score_adj: int | None = None,
+               log_max: int | None = None) -> CreatedContainer:
         """Spawn argv as a container process; `fds` become its fds 3, 4, ...
 
         Returns once the child exec'd (an exec failure is a HostError with pause's errno).
-        oom_score_adj defaults to the value pause was launched with, not pause's own."""
+        oom_score_adj defaults to the value pause was launched with, not pause's own.
+        log_max: once a log file holds that many bytes, pause drops output (one marker
+        line) until the next reopen_log, so a flood cannot fill the disk between two
+        rotation checks."""
         if not argv:
             raise HostError("pause create", "argv is empty", err=_errno.EINVAL)
         envs = [f"{k}={v}" for k, v in env.items()] if isinstance(env, Mapping) else list(env)
@@ -407,6 +411,8 @@ class PauseClient:
         fields.append(("stdin", "pipe" if stdin_pipe else "null"))
         if oom_score_adj is not None:
             fields.append(("oomScoreAdj", int(oom_score_adj)))
+        if log_max is not None:  # 0: no budget
+            fields.append(("logMax", int(log_max)))
         reply, got = self._call("create", fields, fds)
         pidfd = got[0] if got else None
         _close_all(got[1:])

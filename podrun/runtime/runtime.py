@@ -107,11 +107,13 @@ class Runtime:
     every query reads pause and the run dir, so a new instance adopts running pods."""
 
     def __init__(self, run_dir: Path, root_dir: Path, *, cgroups: CgroupManager | None,
-                 pause_binary: Path | None = None) -> None:
+                 pause_binary: Path | None = None, log_max_bytes: int | None = None) -> None:
+        """log_max_bytes: pause's per-file log budget (containerLogMaxSize), None: none."""
         self.run_dir = Path(run_dir)
         self.root_dir = Path(root_dir)
         self.cgroups = cgroups
         self.pause_binary = pause_binary
+        self.log_max_bytes = max(0, log_max_bytes or 0)
         self._cgroup_of: dict[str, str | None] = {}  # container id -> cgroupsPath (immutable)
         (self.run_dir / "sandboxes").mkdir(parents=True, exist_ok=True, mode=0o700)
         (self.root_dir / "containers").mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -333,7 +335,7 @@ class Runtime:
                     container_id, [sys.executable, "-I", "-S", str(INIT_HELPER)], env=env,
                     new_pid_ns=_wants_pid_ns(config), new_mount_ns=True,
                     log_path=str(log_path) if log_path else None, stdin_pipe=stdin,
-                    fds=[child.fileno()])
+                    fds=[child.fileno()], log_max=self.log_max_bytes or None)
             finally:
                 child.close()  # sync 2: only the helper holds fd 3 now
             # sync 3: EOF = the command was exec'd; a line = a failed step.

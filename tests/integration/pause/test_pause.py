@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -330,6 +331,46 @@ def test_reopen_log_after_rename(start_pod, workdir):
     with pytest.raises(HostError) as e:
         c.reopen_log("nosuch")
     assert e.value.errno == errno.ENOENT
+
+
+def test_log_budget_drops_a_flood_until_the_reopen(start_pod, workdir):
+    """logMax: a file stops at the budget (+ one entry and a marker) however fast the
+    container writes; after the rotation's reopen the new file says how much was dropped
+    and takes lines again."""
+    h = start_pod()
+    c = h.client()
+    log = workdir / "0.log"
+    budget = 64 * 1024
+    c.create("y", [BUSYBOX, "yes", "flood-line"], log_path=log, log_max=budget)
+    c.create("q", sh("while :; do echo quiet; usleep 50000; done"), log_path=workdir / "q.log",
+             log_max=budget)
+    wait_until(lambda: log.exists() and log.stat().st_size >= budget)
+    time.sleep(1.0)  # yes writes tens of MiB/s: without the budget the file would be huge
+    size = log.stat().st_size
+    assert budget <= size <= budget + 16384 + 64 + 200, size
+    lines = read_log(log)
+    assert lines[-1][1:3] == ("stderr", "F") and "reached its limit of 65536 bytes" in lines[-1][3]
+    assert all(x[3] == "flood-line" for x in lines[:-1])
+    rotated = workdir / "0.log.20240501-120000"
+    log.rename(rotated)
+    c.reopen_log("y")
+    wait_until(lambda: log.exists() and log.stat().st_size >= budget)
+    new = read_log(log)
+    m = re.match(r"podrun: (\d+) lines \((\d+) bytes\) of output were dropped", new[0][3])
+    assert m and int(m[1]) > 0 and int(m[2]) == int(m[1]) * len("flood-line"), new[0]
+    assert new[1][3] == "flood-line"
+    assert rotated.stat().st_size <= budget + 16384 + 64 + 200
+    # the quiet container has its own budget: its lines keep coming
+    n = len(read_log(workdir / "q.log"))
+    wait_until(lambda: len(read_log(workdir / "q.log")) > n + 3)
+    # no logMax: no budget (what an older daemon asks for)
+    c.create("u", sh(f"{BUSYBOX} head -c 300000 /dev/zero | {BUSYBOX} tr '\\0' u; echo"),
+             log_path=workdir / "u.log")
+    wait_until(lambda: read_exit_record(h.run_dir, "u"))
+    assert (workdir / "u.log").stat().st_size > 300000
+    with pytest.raises(HostError) as e:
+        c.create("bad", [BUSYBOX, "true"], log_path=workdir / "b.log", log_max=-1)
+    assert e.value.errno == errno.EINVAL
 
 
 def test_stdin_pipe_kept_open_and_handed_out(start_pod, workdir):
