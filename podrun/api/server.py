@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import WSMsgType, web
+from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
 
 from podrun import KUBE_VERSION, __version__
 from podrun.agent import DaemonContext, EngineUnavailable, PodManager
@@ -44,6 +46,15 @@ WATCH_IDLE_CHECK = 5.0
 API_KEY: web.AppKey[Any] = web.AppKey("api", object)
 IMAGES_UNAVAILABLE = "the image service is not available yet in this podrun build"
 
+# Limits against broken or hostile clients (docs/api.md, "Limits"; found by
+# tests/integration/reliability/test_api_fuzz.py).
+HEADER_TIMEOUT = 15.0     # a connection's request headers, and an idle keep-alive connection
+BODY_TIMEOUT = 30.0       # a request body, once the headers are in
+MAX_CONNECTIONS = 256     # open connections; more get 429 (each costs an fd and ~100 KiB)
+MAX_BODY_DECODES = 4      # bodies read and decoded at once (each up to MAX_BODY_BYTES)
+MAX_YAML_BODY_BYTES = 512 * 1024  # PyYAML's pure-Python loader: ~1 ms a key on this host
+MAX_NESTING = 100         # a Pod is ~12 levels deep; Python's recursion limit is 1000
+
 
 class ApiError(Exception):
     def __init__(self, status: dict[str, Any]) -> None:
@@ -57,6 +68,59 @@ def status_response(st: dict[str, Any]) -> web.Response:
 
 def bad_request(message: str) -> ApiError:
     return ApiError(schema.status(400, message))
+
+
+# ---------------------------------------------------------------- bodies
+
+
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """The whole body, or 413 past `limit` bytes (announced or streamed), 408 when it does
+    not arrive within BODY_TIMEOUT (a client that stalls mid-body holds no handler for
+    ever)."""
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiError(too_large(limit))
+    chunks: list[bytes] = []
+    size = 0
+
+    async def read_all() -> None:
+        nonlocal size
+        while chunk := await request.content.read(65536):
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(too_large(limit))
+            chunks.append(chunk)
+
+    try:
+        await asyncio.wait_for(read_all(), BODY_TIMEOUT)
+    except TimeoutError:
+        raise ApiError(schema.status(
+            408, f"the request body did not arrive within {BODY_TIMEOUT:.0f}s",
+            reason="Timeout")) from None
+    return b"".join(chunks)
+
+
+def too_large(limit: int) -> dict[str, Any]:
+    return schema.status(413, f"the request body is larger than {limit} bytes")
+
+
+def too_deep() -> ApiError:
+    return bad_request(f"the body of the request could not be decoded: it is nested deeper "
+                       f"than {MAX_NESTING} levels")
+
+
+def nesting_depth(value: Any) -> int:
+    """How deep lists and objects nest in a decoded body, without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        v, depth = stack.pop()
+        if isinstance(v, dict):
+            v = list(v.values())
+        elif not isinstance(v, list):
+            continue
+        deepest = max(deepest, depth)
+        if depth <= MAX_NESTING:
+            stack.extend((x, depth + 1) for x in v)
+    return deepest
 
 
 # ---------------------------------------------------------------- middlewares
@@ -105,7 +169,10 @@ def make_middlewares(allowed_gids: frozenset[int], check_peer: bool = True) -> l
         try:
             return await handler(request)
         except ApiError as e:
-            return status_response(e.status)
+            resp = status_response(e.status)
+            if e.status["code"] in (408, 413):
+                resp.force_close()  # the rest of the body is not worth reading
+            return resp
         except web.HTTPRequestEntityTooLarge:
             return status_response(schema.status(
                 413, f"the request body is larger than {schema.MAX_BODY_BYTES} bytes"))
@@ -151,6 +218,7 @@ class Api:
         self.config = config
         self.manager = manager
         self.images = images
+        self._decode_slots = asyncio.Semaphore(MAX_BODY_DECODES)
 
     # ---------------------------------------------------------- helpers
 
@@ -188,16 +256,28 @@ class Api:
 
     async def _body(self, request: web.Request, resource: str,
                     ns: str) -> tuple[dict[str, Any], list[str]]:
-        """Decode and validate a v1 object body (JSON or YAML) as POST/PUT receive it."""
-        if request.content_length is not None and request.content_length > schema.MAX_BODY_BYTES:
-            raise web.HTTPRequestEntityTooLarge(max_size=schema.MAX_BODY_BYTES,
-                                                actual_size=request.content_length)
-        raw = await request.read()
+        """Decode and validate a v1 object body (JSON or YAML) as POST/PUT receive it.
+
+        Decoding runs in a worker thread, at most MAX_BODY_DECODES at a time: a large body
+        (PyYAML's loader takes ~1 ms per key here) must not stop the event loop, and the
+        bodies held in memory at once stay bounded."""
         ctype = request.content_type or "application/json"
         if not any(t in ctype for t in ("json", "yaml", "octet-stream", "text/plain")):
             raise ApiError(schema.status(
                 415, f'the body of the request was in an unknown format - accepted media '
                      f'types include: application/json, application/yaml (got "{ctype}")'))
+        limit = schema.MAX_BODY_BYTES if "json" in ctype else MAX_YAML_BODY_BYTES
+        fv_raw = request.query.get("fieldValidation", "Strict")
+        fv = FIELD_VALIDATION.get(fv_raw.lower())
+        if fv is None:
+            raise bad_request(f'fieldValidation must be one of "Ignore", "Warn" or "Strict", '
+                              f'got "{fv_raw}"')
+        async with self._decode_slots:
+            raw = await read_body(request, limit)
+            return await asyncio.to_thread(self._decode_body, raw, ctype, resource, ns, fv)
+
+    def _decode_body(self, raw: bytes, ctype: str, resource: str, ns: str,
+                     fv: str) -> tuple[dict[str, Any], list[str]]:
         try:
             text = raw.decode("utf-8")
             if "json" in ctype:
@@ -206,6 +286,10 @@ class Api:
                 docs = self._yaml_documents(text)
         except (UnicodeDecodeError, ValueError) as e:
             raise bad_request(f"the body of the request could not be decoded: {e}") from None
+        except RecursionError:  # deeper than Python's own limit
+            raise too_deep() from None
+        if len(docs) == 1 and nesting_depth(docs[0]) > MAX_NESTING:
+            raise too_deep()
         if len(docs) != 1 or not isinstance(docs[0], dict):
             raise bad_request("the body of the request must be exactly one object")
         kind = docs[0].get("kind")
@@ -213,16 +297,13 @@ class Api:
         if kind != want:
             raise bad_request(f'the body has kind "{kind}" but the request path is for '
                               f"{resource} (kind {want})")
-        fv_raw = request.query.get("fieldValidation", "Strict")
-        fv = FIELD_VALIDATION.get(fv_raw.lower())
-        if fv is None:
-            raise bad_request(f'fieldValidation must be one of "Ignore", "Warn" or "Strict", '
-                              f'got "{fv_raw}"')
-        body_ns = (docs[0].get("metadata") or {}).get("namespace")
+        meta = docs[0].get("metadata")
+        meta = meta if isinstance(meta, dict) else {}
+        body_ns = meta.get("namespace")
         if body_ns and body_ns != ns:
             raise bad_request("the namespace of the provided object does not match the "
                               "namespace sent on the request")
-        name = (docs[0].get("metadata") or {}).get("name") or ""
+        name = meta.get("name") or ""
         # Unknown fields are found while decoding: Strict turns them into a 400 before any
         # validation, as the API server's strict decoding does.
         decoded = decode_documents(json.dumps(docs[0]), "request body",
@@ -233,7 +314,7 @@ class Api:
             raise bad_request(f'{want} in version "v1" cannot be handled as a {want}: strict '
                               f"decoding error: {', '.join(warnings)}")
         if doc.errors or doc.obj is None:
-            raise ApiError(schema.invalid(want, name, doc.errors))
+            raise ApiError(schema.invalid(want, str(name), doc.errors))
         obj = doc.obj
         obj.setdefault("metadata", {})["namespace"] = ns
         if resource == "secrets":
@@ -384,8 +465,9 @@ class Api:
         cur = self._get(resource, ns, name)
         grace = self._int(request, "gracePeriodSeconds")
         if grace is None and request.can_read_body:
-            with contextlib.suppress(ValueError, UnicodeDecodeError):
-                opts = json.loads((await request.read()) or b"{}")
+            raw = await read_body(request, schema.MAX_BODY_BYTES)
+            with contextlib.suppress(ValueError, UnicodeDecodeError, RecursionError):
+                opts = json.loads(raw or b"{}")
                 if isinstance(opts, dict) and isinstance(opts.get("gracePeriodSeconds"), int):
                     grace = opts["gracePeriodSeconds"]
         if source_of(cur) == SOURCE_FILE:
@@ -642,15 +724,18 @@ def create_app(ctx: DaemonContext, config: PodConfig, manager: PodManager, *,
 async def serve_unix(app: web.Application, path: Path, *, mode: int = 0o600,
                      group: int | None = None) -> web.AppRunner:
     """Listen on a Unix socket created with `mode` from the start (umask), never wider."""
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    # keepalive_timeout also starts when a connection opens: headers that do not arrive
+    # within it (slowloris) close the connection, as an idle keep-alive one
+    # Open log-follow and exec streams get 5 s at shutdown, not aiohttp's 60.
+    runner = web.AppRunner(app, handle_signals=False, access_log=None,
+                           keepalive_timeout=HEADER_TIMEOUT, shutdown_timeout=5.0)
     await runner.setup()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
     old = os.umask(0o777 & ~mode)
     try:
-        # Open log-follow and exec streams get 5 s at shutdown, not aiohttp's 60.
-        site = web.UnixSite(runner, str(path), shutdown_timeout=5.0)
+        site = _LimitedUnixSite(runner, str(path))
         await site.start()
     finally:
         os.umask(old)
@@ -658,3 +743,68 @@ async def serve_unix(app: web.Application, path: Path, *, mode: int = 0o600,
         os.chown(path, 0, group)
     os.chmod(path, mode)
     return runner
+
+
+class _Refuse(asyncio.Protocol):
+    """A connection over MAX_CONNECTIONS: one 429 Status (the API server's answer when
+    max-requests-inflight is reached), then closed. The request is read and dropped for at
+    most a second first: closing with it unread would make the client's recv fail with
+    ECONNRESET before it sees the answer."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        body = json.dumps(schema.status(
+            429, f"too many open connections to the podrun API (at most {MAX_CONNECTIONS})",
+            details={"retryAfterSeconds": 1})).encode()
+        head = (f"HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\n"
+                f"Retry-After: 1\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+        assert isinstance(transport, asyncio.Transport)
+        transport.write(head.encode() + body)
+        transport.write_eof()
+        asyncio.get_running_loop().call_later(1.0, transport.close)
+
+    def eof_received(self) -> bool:
+        return False  # the client is done: close
+
+
+class _RequestHandler(RequestHandler):
+    """aiohttp's connection handler, except that a request its HTTP parser refuses (bad
+    method, raw bytes in the path, an oversized header) gets a v1 Status like every other
+    error, and is logged at debug level rather than with a traceback each time: a broken or
+    hostile client must not fill the daemon's log."""
+
+    __slots__ = ()
+
+    def handle_error(self, request: BaseRequest, status: int = 500,
+                     exc: BaseException | None = None,
+                     message: str | None = None) -> web.StreamResponse:
+        if request.writer.output_size > 0:
+            raise ConnectionError("response already started, cannot send the error")
+        why = (message or str(exc) or "").strip().splitlines()
+        log.debug("refused an HTTP request (%d): %s", status, exc)
+        if status >= 500:
+            log.error("API request failed: %s", exc, exc_info=exc)
+            text = f"internal error: {why[0] if why else status}"
+        else:
+            text = f"the request could not be parsed: {why[0] if why else 'bad request'}"
+        resp = status_response(schema.status(status, text))
+        resp.force_close()
+        return resp
+
+
+class _LimitedUnixSite(web.UnixSite):
+    """UnixSite whose connections beyond MAX_CONNECTIONS are refused: idle or slow clients
+    cannot take every file descriptor of the daemon."""
+
+    async def start(self) -> None:
+        await web.BaseSite.start(self)
+        server = self._runner.server
+        assert server is not None
+        loop = asyncio.get_running_loop()
+
+        def protocol() -> asyncio.BaseProtocol:
+            if len(server.connections) >= MAX_CONNECTIONS:
+                return _Refuse()
+            return _RequestHandler(server, loop=loop, **server._kwargs)
+
+        self._server = await loop.create_unix_server(
+            protocol, self._path, backlog=self._backlog)
