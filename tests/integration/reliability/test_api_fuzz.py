@@ -310,8 +310,8 @@ def check_status(t: Tally, req: bytes, ans: Answer) -> None:
         t.problem("error is not a v1 Status with the HTTP code", req, ans)
 
 
-OBJECT_ROUTE = re.compile(r"^(POST|PUT) /api/v1/namespaces/[a-z0-9-]+/(pods|configmaps|"
-                          r"secrets)(/[a-z0-9.-]+)?(\?[ -~]*)? HTTP/1.1\r\n")
+OBJECT_ROUTE = re.compile(r"^(POST|PUT) /api/v1/namespaces/[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?/"
+                          r"(pods|configmaps|secrets)(/[a-z0-9.-]+)?(\?[ -~]*)? HTTP/1.1\r\n")
 
 
 def check_body_answer(t: Tally, what: str, method: str, req: bytes, ans: Answer) -> None:
