@@ -1,3 +1,3 @@
-from podrun.cli import main
+from podrun.cli_fast import main
 
 main()

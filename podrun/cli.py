@@ -9,74 +9,63 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
 from podrun import KUBE_VERSION, __version__
+from podrun import cli_core as core
+from podrun.cli_core import (  # noqa: F401 - the shared parts, re-exported
+    DEFAULT_SOCKET,
+    KIND_RESOURCE,
+    MANIFEST_EXTENSIONS,
+    RESOURCE_ALIASES,
+    _age,
+    _as_list,
+    _decode_bytes,
+    _json_document,
+    _pod_done,
+    _print_data,
+    _raw_objects,
+    _recreate_wait,
+    _resource,
+    _status_text,
+    _wait_gone,
+    _wait_pod,
+    _warn,
+    _watch_rows,
+    fail,
+    format_table,
+    objs_are_few,
+    parse_duration,
+    parse_timeout,
+    pod_row,
+    read_manifest_sources,
+    rows_for,
+    run_api,
+    table_rows,
+)
 
-# kubectl reads these extensions when -f names a directory.
-MANIFEST_EXTENSIONS = (".yaml", ".yml", ".json")
-DEFAULT_SOCKET = "/run/podrun/podrun.sock"
-RESOURCE_ALIASES = {
-    "po": "pods", "pod": "pods", "pods": "pods",
-    "cm": "configmaps", "configmap": "configmaps", "configmaps": "configmaps",
-    "secret": "secrets", "secrets": "secrets",
-    "ev": "events", "event": "events", "events": "events",
-}
-KIND_RESOURCE = {"Pod": "pods", "ConfigMap": "configmaps", "Secret": "secrets"}
-
-
-# ---------------------------------------------------------------- plumbing
 
 def _client(ctx: click.Context) -> Any:
     from podrun.api.client import Client
     return Client(ctx.find_root().obj["socket"])
 
 
-def fail(message: str, code: int = 1) -> NoReturn:
-    click.echo(message if message.startswith(("error:", "Error from server", "The "))
-               else f"error: {message}", err=True)
-    sys.exit(code)
+def _socket(ctx: click.Context) -> str:
+    return str(ctx.find_root().obj["socket"])
 
 
-def run_api(fn: Callable[[], Any]) -> Any:
-    """Run a client call; API and connection errors end the command as kubectl's do."""
-    from podrun.api.client import ApiStatusError, ClientError
+def _usage(fn: Callable[..., Any], *args: Any) -> Any:
+    """Run a podrun.cli_core command; its usage errors become click's (usage line, exit 2)."""
     try:
-        return fn()
-    except ApiStatusError as e:
-        fail(_status_text(e))
-    except ClientError as e:
-        fail(f"error: {e}")
-
-
-def _status_text(e: Any) -> str:
-    st = e.status
-    causes = (st.get("details") or {}).get("causes") or []
-    if e.code == 422 and causes:
-        kind = (st.get("message") or "").split(" ", 1)[0]
-        name = (st.get("details") or {}).get("name", "")
-        lines = [f"{c.get('field')}: {c.get('message')}" if c.get("field") else c.get("message", "")
-                 for c in causes]
-        if len(lines) == 1:
-            return f'The {kind} "{name}" is invalid: {lines[0]}'
-        return f'The {kind} "{name}" is invalid: \n' + "\n".join(f"* {ln}" for ln in lines)
-    return str(e.kubectl_message())
-
-
-def _warn(warnings: Iterable[str]) -> None:
-    for w in warnings:
-        click.echo(f"Warning: {w}", err=True)
-
-
-def _resource(name: str) -> str:
-    r = RESOURCE_ALIASES.get(name.lower())
-    if r is None:
-        fail(f'error: the server doesn\'t have a resource type "{name}"')
-    return r
+        return fn(*args)
+    except core.BadParameter as e:
+        raise click.BadParameter(str(e)) from None
+    except core.UsageError as e:
+        raise click.UsageError(str(e)) from None
 
 
 def _complete_pods(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
@@ -154,75 +143,6 @@ def version(ctx: click.Context, client_only: bool, output: str | None) -> None:
 
 # ---------------------------------------------------------------- manifests
 
-def read_manifest_sources(filenames: tuple[str, ...]) -> list[tuple[str, str]]:
-    """(source name, text) for each -f argument: a file, a directory (its .yaml/.yml/.json
-    files, sorted, not recursive, dot-files skipped, as kubectl) or "-" for stdin."""
-    sources: list[tuple[str, str]] = []
-    for name in filenames:
-        if name == "-":
-            sources.append(("-", _decode_bytes(sys.stdin.buffer.read(), "-")))
-            continue
-        path = Path(name)
-        if path.is_dir():
-            files = sorted(p for p in path.iterdir()
-                           if p.is_file() and not p.name.startswith(".")
-                           and p.suffix in MANIFEST_EXTENSIONS)
-            if not files:
-                raise click.UsageError(f'no manifest files (.yaml, .yml, .json) in directory "{name}"')
-        elif path.exists():
-            files = [path]
-        else:
-            raise click.UsageError(f'the path "{name}" does not exist')
-        for f in files:
-            try:
-                data = f.read_bytes()
-            except OSError as e:
-                fail(f"error: cannot read {f}: {e.strerror}")
-            sources.append((str(f), _decode_bytes(data, str(f))))
-    return sources
-
-
-def _decode_bytes(data: bytes, source: str) -> str:
-    from podrun.errors import PodrunError
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        raise PodrunError(f"{source}: not valid UTF-8 (byte {e.start}, line {line})") from None
-
-
-def _raw_objects(filenames: tuple[str, ...]) -> list[tuple[str, dict[str, Any]]]:
-    """(source, raw document) for every object of the -f arguments; List kinds expanded.
-    Raw so the daemon applies the unknown-field rules (fieldValidation) itself."""
-    import yaml
-
-    from podrun.errors import PodrunError, UnsupportedKind
-    try:
-        sources = read_manifest_sources(filenames)
-    except PodrunError as e:
-        fail(f"error: {e}")
-    out: list[tuple[str, dict[str, Any]]] = []
-    for source, text in sources:
-        try:
-            docs = list(yaml.safe_load_all(text))
-        except yaml.YAMLError as e:
-            fail(f"error: error parsing {source}: {e}")
-        for doc in docs:
-            if doc is None:
-                continue
-            if not isinstance(doc, dict):
-                fail(f"error: error parsing {source}: a document is not an object")
-            items = doc.get("items") if str(doc.get("kind", "")).endswith("List") else [doc]
-            for item in items or []:
-                kind = item.get("kind") if isinstance(item, dict) else None
-                if kind not in KIND_RESOURCE:
-                    if not kind:
-                        fail(f"error: error validating {source}: kind not set")
-                    fail(f"error: {source}: {UnsupportedKind(str(kind), str(item.get('apiVersion', '')))}")
-                out.append((source, item))
-    return out
-
-
 # ---------------------------------------------------------------- validate
 
 def _doc_label(source: str, index: int, count: int) -> str:
@@ -246,7 +166,7 @@ def validate(filenames: tuple[str, ...], mode: str, output: str | None) -> None:
     field_validation = {"strict": "Strict", "true": "Strict", "warn": "Warn",
                         "ignore": "Ignore", "false": "Ignore"}[mode]
     try:
-        sources = read_manifest_sources(filenames)
+        sources = _usage(read_manifest_sources, filenames)
     except PodrunError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(1)
@@ -279,14 +199,6 @@ def validate(filenames: tuple[str, ...], mode: str, output: str | None) -> None:
 
 # ---------------------------------------------------------------- apply
 
-def parse_timeout(value: str) -> float:
-    from podrun.agent.daemon import ConfigError, parse_duration
-    try:
-        return parse_duration(value if not value.isdigit() else value + "s", "--timeout")
-    except ConfigError:
-        raise click.BadParameter(f'invalid duration "{value}" (use e.g. 60s, 2m)') from None
-
-
 @cli.command()
 @click.option("-f", "--filename", "filenames", multiple=True, required=True,
               help="Manifest file, directory of manifests, or - for stdin.")
@@ -300,173 +212,10 @@ def parse_timeout(value: str) -> float:
 def apply(ctx: click.Context, filenames: tuple[str, ...], namespace: str | None, wait: bool,
           timeout: str, mode: str) -> None:
     """Create objects from manifests, or replace them when they changed."""
-    from podrun.api.client import ApiStatusError, ClientError, pod_path
-    fv = {"strict": "Strict", "true": "Strict", "warn": "Warn", "ignore": "Ignore",
-          "false": "Ignore"}[mode]
-    limit = parse_timeout(timeout)
-    objects = _raw_objects(filenames)
-    # ConfigMaps and Secrets first, so the pods that use them find them.
-    objects.sort(key=lambda so: 0 if so[1].get("kind") != "Pod" else 1)
-    client = _client(ctx)
-    failed = False
-    applied_pods: list[tuple[str, str]] = []
-    for source, raw in objects:
-        resource = KIND_RESOURCE[raw["kind"]]
-        singular = raw["kind"].lower()
-        meta: dict[str, Any] = raw["metadata"] if isinstance(raw.get("metadata"), dict) else {}
-        ns = meta.get("namespace") or namespace or "default"
-        if namespace and meta.get("namespace") and meta["namespace"] != namespace:
-            fail(f"error: the namespace from the provided object \"{meta['namespace']}\" does "
-                 f"not match the namespace \"{namespace}\". You must pass '--namespace="
-                 f"{meta['namespace']}' to perform this operation.")
-        name = meta.get("name") or ""
-        action = "creating"
-        try:
-            try:
-                cur = client.get(pod_path(ns, name, resource)) if name else None
-            except ApiStatusError as e:
-                if e.code != 404:
-                    raise
-                cur = None
-            action = "creating" if cur is None else "replacing"
-            if cur is None:
-                resp = client.request("POST", pod_path(ns, None, resource), body=raw,
-                                      query={"fieldValidation": fv})
-                verb = "created"
-            else:
-                try:
-                    resp = client.request("PUT", pod_path(ns, name, resource), body=raw,
-                                          query={"fieldValidation": fv})
-                    new = resp.json()
-                    verb = ("unchanged" if new["metadata"].get("resourceVersion")
-                            == cur["metadata"].get("resourceVersion") else "configured")
-                except ApiStatusError as e:
-                    if not (resource == "pods" and e.code == 422
-                            and "pod updates may not change fields" in str(e)):
-                        raise
-                    # A change a pod cannot take in place: replace the pod (delete, wait
-                    # until it is gone, create), as the kubelet does for a static pod.
-                    action = "replacing"
-                    _recreate_wait(client, ns, name, cur)
-                    resp = client.request("POST", pod_path(ns, None, resource), body=raw,
-                                          query={"fieldValidation": fv})
-                    verb = "replaced"
-            _warn(resp.warnings)
-            obj = resp.json()
-            click.echo(f"{singular}/{obj['metadata']['name']} {verb}")
-            if resource == "pods":
-                applied_pods.append((ns, obj["metadata"]["name"]))
-        except ApiStatusError as e:
-            click.echo(_status_text(e) if e.code == 422 else
-                       f"Error from server ({e.reason}): error when {action} "
-                       f'"{source}": {e}', err=True)
-            failed = True
-        except ClientError as e:
-            fail(f"error: {e}")
-    if failed:
-        sys.exit(1)
-    if wait and applied_pods:
-        deadline = time.monotonic() + limit
-        for ns, name in applied_pods:
-            run_api(functools.partial(_wait_pod, client, ns, name, deadline, timeout))
-
-
-def _recreate_wait(client: Any, ns: str, name: str, cur: dict[str, Any]) -> None:
-    """Delete a pod with its own grace period and wait until it is gone."""
-    from podrun.api.client import ApiStatusError, pod_path
-    client.request("DELETE", pod_path(ns, name))
-    grace = int((cur.get("spec") or {}).get("terminationGracePeriodSeconds") or 30)
-    deadline = time.monotonic() + grace + 60
-    while time.monotonic() < deadline:
-        try:
-            got = client.get(pod_path(ns, name))
-        except ApiStatusError as e:
-            if e.code == 404:
-                return
-            raise
-        if got["metadata"].get("uid") != cur["metadata"].get("uid"):
-            return
-        time.sleep(0.1)
-    fail(f"error: timed out waiting for pod/{name} to terminate before re-creating it")
-
-
-def _pod_done(pod: dict[str, Any]) -> str | None:
-    st = pod.get("status") or {}
-    if st.get("phase") in ("Succeeded", "Failed"):
-        return str(st["phase"])
-    for c in st.get("conditions") or []:
-        if c.get("type") == "Ready" and c.get("status") == "True":
-            return "Ready"
-    return None
-
-
-def _wait_pod(client: Any, ns: str, name: str, deadline: float, timeout: str) -> None:
-    import threading
-
-    from podrun.api.client import pod_path
-    done = threading.Event()
-    result: dict[str, Any] = {}
-
-    def check(pod: dict[str, Any]) -> bool:
-        if _pod_done(pod):
-            return True
-        st = pod.get("status") or {}
-        if st.get("reason") == "NoRuntimeEngine":
-            result["error"] = f"pod/{name}: {st.get('message')}"
-            return True
-        return False
-
-    def watcher() -> None:
-        try:
-            for ev in client.watch(pod_path(ns), {"fieldSelector": f"metadata.name={name}"}):
-                if ev["type"] == "DELETED":
-                    result["error"] = f"pod/{name} was deleted while waiting"
-                    break
-                if check(ev["object"]):
-                    break
-        except Exception as e:  # reported by the main thread
-            result["error"] = str(e)
-        done.set()
-
-    threading.Thread(target=watcher, daemon=True).start()
-    if not done.wait(max(0.0, deadline - time.monotonic())):
-        fail(f"error: timed out waiting for the condition on pods/{name} (--timeout {timeout})")
-    if "error" in result:
-        fail(f"error: {result['error']}")
+    _usage(core.apply, _socket(ctx), filenames, namespace, wait, timeout, mode)
 
 
 # ---------------------------------------------------------------- get
-
-from podrun.api.printers import (  # noqa: E402 - re-exported: kubectl's columns
-    _age,
-    pod_row,
-    rows_for,
-)
-
-
-def format_table(cols: list[str], rows: list[list[str]], header: bool = True) -> str:
-    """kubectl's tabwriter layout: columns padded to the widest cell plus 3 spaces."""
-    all_rows = ([cols] if header else []) + rows
-    widths = [max(len(r[i]) for r in ([cols] + rows)) for i in range(len(cols))]
-    lines = []
-    for r in all_rows:
-        cells = [c.ljust(widths[i] + 3) if i < len(cols) - 1 else c for i, c in enumerate(r)]
-        lines.append("".join(cells).rstrip())
-    return "\n".join(lines)
-
-
-def _print_data(data: Any, output: str) -> None:
-    if output == "json":
-        click.echo(json.dumps(data, indent=4))
-    else:
-        import yaml
-        click.echo(yaml.safe_dump(data, sort_keys=True, default_flow_style=False), nl=False)
-
-
-def _as_list(items: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"apiVersion": "v1", "items": items, "kind": "List",
-            "metadata": {"resourceVersion": ""}}
-
 
 @cli.command()
 @click.argument("resource")
@@ -482,88 +231,8 @@ def get(ctx: click.Context, resource: str, names: tuple[str, ...], namespace: st
         all_namespaces: bool, output: str | None, watch: bool, selector: str | None,
         field_selector: str | None) -> None:
     """List pods, configmaps, secrets or events, or get some by name."""
-    from podrun.api.client import pod_path
-    res = _resource(resource)
-    ns = namespace or "default"
-    client = _client(ctx)
-    singular = res[:-1]
-    if output in (None, "wide") and not watch and objs_are_few(names):
-        # Server-side printing: the daemon computes kubectl's columns (no spec import here).
-        path = pod_path(ns, names[0], res) if names else (
-            f"/api/v1/{res}" if all_namespaces else pod_path(ns, None, res))
-        tbl = run_api(functools.partial(client.get_table, path, labelSelector=selector,
-                                        fieldSelector=field_selector))
-        if tbl.get("kind") == "Table":
-            if not tbl["rows"]:
-                where = "" if all_namespaces else f" in {ns} namespace"
-                click.echo(f"No resources found{where}.", err=True)
-                return
-            click.echo(format_table(*table_rows(tbl, output == "wide", all_namespaces)))
-            return
-    if names:
-        objs = [run_api(functools.partial(client.get, pod_path(ns, n, res))) for n in names]
-        list_rv = None
-    else:
-        path = f"/api/v1/{res}" if all_namespaces else pod_path(ns, None, res)
-        lst = run_api(lambda: client.get(path, labelSelector=selector,
-                                         fieldSelector=field_selector))
-        objs, list_rv = lst["items"], lst["metadata"].get("resourceVersion")
-    if output in ("json", "yaml"):
-        _print_data(objs[0] if names and len(objs) == 1 else _as_list(objs), output)
-    elif output == "name":
-        for o in objs:
-            click.echo(f"{singular}/{o['metadata']['name']}")
-    elif not objs and not watch:
-        where = "" if all_namespaces else f" in {ns} namespace"
-        click.echo(f"No resources found{where}.", err=True)
-    elif objs:
-        cols, rows = rows_for(res, objs, output == "wide", all_namespaces)
-        click.echo(format_table(cols, rows))
-    if watch:
-        _watch_rows(client, res, ns, all_namespaces, output, selector, field_selector,
-                    list_rv or "0", header=not objs)
-
-
-def objs_are_few(names: tuple[str, ...]) -> bool:
-    """One Table request covers a list or a single name."""
-    return len(names) <= 1
-
-
-def table_rows(tbl: dict[str, Any], wide: bool, all_ns: bool) -> tuple[list[str], list[list[str]]]:
-    """Columns and cells of a server Table, kubectl-style (upper-case, wide columns only
-    with -o wide, NAMESPACE first with -A)."""
-    keep = [i for i, c in enumerate(tbl["columnDefinitions"]) if wide or not c.get("priority")]
-    cols = [tbl["columnDefinitions"][i]["name"].upper() for i in keep]
-    rows = [[str(r["cells"][i]) for i in keep] for r in tbl["rows"]]
-    if all_ns:
-        cols = ["NAMESPACE"] + cols
-        rows = [[((r.get("object") or {}).get("metadata") or {}).get("namespace", "")] + row
-                for r, row in zip(tbl["rows"], rows, strict=True)]
-    return cols, rows
-
-
-def _watch_rows(client: Any, res: str, ns: str, all_ns: bool, output: str | None,
-                selector: str | None, field_selector: str | None, rv: str,
-                header: bool) -> None:
-    from podrun.api.client import pod_path
-    path = f"/api/v1/{res}" if all_ns else pod_path(ns, None, res)
-    q = {"labelSelector": selector, "fieldSelector": field_selector, "resourceVersion": rv}
-    try:
-        for ev in run_api(lambda: client.watch(path, q)):
-            obj = ev["object"]
-            if output in ("json", "yaml"):
-                _print_data(obj, output)
-                continue
-            if output == "name":
-                click.echo(f"{res[:-1]}/{obj['metadata']['name']}")
-                continue
-            cols, rows = rows_for(res, [obj], output == "wide", all_ns)
-            table = format_table(cols, rows, header=header).splitlines()
-            # kubectl pads watch rows to the header's widths only roughly; one line each.
-            click.echo("\n".join(table))
-            header = False
-    except KeyboardInterrupt:
-        return
+    _usage(core.get, _socket(ctx), resource, names, namespace, all_namespaces, output, watch,
+           selector, field_selector)
 
 
 # ---------------------------------------------------------------- describe
@@ -805,8 +474,11 @@ def describe_pod(pod: dict[str, Any], events: list[dict[str, Any]],
         f"{t.get('key', '')}{':' + t['effect'] if t.get('effect') else ''} op={t.get('operator', 'Equal')}"
         + (f" for {t['tolerationSeconds']}s" if t.get("tolerationSeconds") is not None else "")
         for t in tol) or "<none>"
-    from podrun.agent.store import qos_class
-    lines += _kv_block([("QoS Class", st.get("qosClass") or qos_class(spec)),
+    qos = st.get("qosClass")
+    if not qos:  # a status from before the daemon set it: the store's rule
+        from podrun.agent.store import qos_class
+        qos = qos_class(spec)
+    lines += _kv_block([("QoS Class", qos),
                         ("Node-Selectors", _map_lines(spec.get("nodeSelector"))),
                         ("Tolerations", tol_text)], width=29)
     lines += events_table(events, now)
@@ -895,7 +567,7 @@ def logs(ctx: click.Context, name: str, namespace: str | None, container: str | 
                          "tailLines": tail if tail >= 0 else None,
                          "timestamps": "true" if timestamps else None}
     if since:
-        q["sinceSeconds"] = max(1, int(parse_timeout(since)))
+        q["sinceSeconds"] = max(1, int(_usage(parse_timeout, since)))
     out = sys.stdout.buffer
 
     def stream() -> None:
@@ -953,81 +625,8 @@ def delete(ctx: click.Context, args: tuple[str, ...], namespace: str | None,
            filenames: tuple[str, ...], grace_period: int, force: bool, wait: bool,
            timeout: str) -> None:
     """Delete pods, configmaps or secrets by name (delete pod NAME) or by manifest (-f)."""
-    from podrun.api.client import pod_path
-    targets: list[tuple[str, str, str]] = []  # (resource, ns, name)
-    if filenames:
-        if args:
-            raise click.UsageError("there is no need to specify a resource type as a separate "
-                                   "argument when passing arguments in resource/name form "
-                                   "(e.g. 'podrun delete -f FILE')")
-        for _, raw in _raw_objects(filenames):
-            meta = raw.get("metadata") or {}
-            targets.append((KIND_RESOURCE[raw["kind"]], meta.get("namespace") or namespace
-                            or "default", meta.get("name") or ""))
-    else:
-        if not args:
-            raise click.UsageError("You must provide one or more resources by argument or "
-                                   "filename.")
-        rest = list(args)
-        first = rest.pop(0)
-        if "/" in first:
-            rest.insert(0, first)
-            for a in rest:
-                r, _, n = a.partition("/")
-                targets.append((_resource(r), namespace or "default", n))
-        else:
-            res = _resource(first)
-            if not rest:
-                raise click.UsageError('resource(s) were provided, but no name was specified')
-            targets += [(res, namespace or "default", n) for n in rest]
-    if grace_period == 0 and not force:
-        grace_period = 1  # kubectl: --grace-period=0 without --force means 1
-    if force and grace_period < 0:
-        grace_period = 0
-    if force:
-        click.echo("Warning: Immediate deletion does not wait for confirmation that the running "
-                   "resource has been terminated. The resource may continue to run on the "
-                   "cluster indefinitely.", err=True)
-    client = _client(ctx)
-    failed = False
-    waiting: list[tuple[str, str, str, str]] = []
-    from podrun.api.client import ApiStatusError, ClientError
-    for res, ns, name in targets:
-        try:
-            resp = client.request("DELETE", pod_path(ns, name, res), query={
-                "gracePeriodSeconds": grace_period if grace_period >= 0 else None})
-        except ApiStatusError as e:
-            click.echo(_status_text(e), err=True)
-            failed = True
-            continue
-        except ClientError as e:
-            fail(f"error: {e}")
-        _warn(resp.warnings)
-        obj = resp.json()
-        if resp.warnings and (obj.get("metadata") or {}).get("annotations", {}).get(
-                "kubernetes.io/config.source") == "file":
-            continue  # a static pod: not deleted, nothing to wait for
-        click.echo(f'{res[:-1]} "{name}" deleted')
-        if wait and res == "pods":
-            waiting.append((res, ns, name, obj["metadata"].get("uid", "")))
-    limit = parse_timeout(timeout)
-    deadline = time.monotonic() + limit if limit > 0 else None
-    for res, ns, name, uid in waiting:
-        while True:
-            try:
-                cur = client.get(pod_path(ns, name, res))
-            except ApiStatusError as e:
-                if e.code == 404:
-                    break
-                fail(_status_text(e))
-            except ClientError as e:
-                fail(f"error: {e}")
-            if cur["metadata"].get("uid") != uid:
-                break
-            if deadline is not None and time.monotonic() > deadline:
-                fail(f"error: timed out waiting for the condition on {res}/{name}")
-            time.sleep(0.1)
-    sys.exit(1 if failed else 0)
+    _usage(core.delete, _socket(ctx), args, namespace, filenames, grace_period, force, wait,
+           timeout)
 
 
 # ---------------------------------------------------------------- events

@@ -41,6 +41,9 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
 	.venv/bin/python -m pip install -q -e ".[test]"
 	echo "$want" >"$stamp"
 fi
+# The podrun command: a start-up-lean launcher over pip's console script (podrun/launcher.py
+# says why); rewritten only when it differs.
+.venv/bin/python -m podrun.launcher
 
 # pause: built from pause/ into the venv, where the package looks for it.
 make -s -C pause

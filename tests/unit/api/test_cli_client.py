@@ -20,7 +20,8 @@ from click.testing import CliRunner
 from podrun.agent.sources import PodConfig
 from podrun.agent.store import Store
 from podrun.api.server import create_app
-from podrun.cli import cli, describe_pod, format_table, pod_row
+from podrun.cli import cli, describe_pod
+from podrun.cli_core import format_table, pod_row
 from tests.support import TEST_TMP
 from tests.unit.api.fakes import FakeManager, make_ctx
 

@@ -1,0 +1,142 @@
+"""The CLI's own cost: `podrun get pods`, `get pod X -o json`, `apply --wait`, `delete --wait`,
+`logs`, `exec` timed end to end against a private daemon. Run by hand as root (not asserted):
+
+    .venv/bin/python bench/cli_bench.py [--reps 30] [--baseline REV] [--only get-pods,apply]
+
+Every CLI given (the installed .venv/bin/podrun, plus with --baseline the podrun package of
+an older commit, unpacked with `git archive` and started the way pip's console script starts
+it) runs each command in turn, interleaved rep by rep so load drift hits all of them alike;
+the table shows median, p10 and p90 in ms. The daemon is the checkout's, with every path
+under /var/tmp/podrun-clibench-*, its own cgroup root and CNI bridge (bench/podrun_vs_podman.py's
+Podrun), stopped and removed at the end, also on failure. The environment is passed as is
+(PYTHONDONTWRITEBYTECODE included), as users and the tests run podrun.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from podrun_vs_podman import IMAGE, Podrun, pod_yaml  # noqa: E402
+
+VENV_PYTHON = REPO / ".venv/bin/python"
+COMMANDS = ("version", "get-pods", "get-json", "apply", "delete", "logs", "exec")
+
+
+def baseline_cli(base: Path, rev: str) -> Path:
+    """An executable that runs `podrun.cli:main` of commit REV as pip's console script does
+    (venv interpreter with site, so the editable finder is installed too; REV's package comes
+    first on sys.path)."""
+    dest = base / f"baseline-{rev}"
+    dest.mkdir()
+    tar = subprocess.run(["git", "-C", str(REPO), "archive", rev, "podrun"], check=True,
+                         capture_output=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(tar)) as tf:
+        tf.extractall(dest)  # noqa: S202 - our own git archive
+    script = dest / "podrun-cli"
+    script.write_text(f"#!{VENV_PYTHON}\nimport sys\nsys.path.insert(0, {str(dest)!r})\n"
+                      "from podrun.cli import main\nif __name__ == '__main__':\n"
+                      "    sys.exit(main())\n")
+    script.chmod(0o755)
+    return script
+
+
+def timed(argv: list[str], env: dict[str, str], input: str | None = None) -> float:
+    t0 = time.perf_counter()
+    r = subprocess.run(argv, input=input, capture_output=True, text=True, env=env, timeout=120)
+    took = time.perf_counter() - t0
+    if r.returncode != 0:
+        raise RuntimeError(f"{argv} exited {r.returncode}: {r.stderr.strip()}")
+    return took
+
+
+def bench(args: argparse.Namespace) -> dict[tuple[str, str], list[float]]:
+    tag = uuid.uuid4().hex[:6]
+    base = Path(tempfile.mkdtemp(prefix="podrun-clibench-", dir="/var/tmp"))
+    daemon = Podrun(base / "podrun", tag)
+    # as users run it: the caller's environment (bytecode settings included), minus the socket
+    daemon.env = {k: v for k, v in os.environ.items() if k != "PODRUN_SOCKET"}
+    times: dict[tuple[str, str], list[float]] = {}
+    try:
+        from podrun.image.scratch import busybox_rootfs, oci_archive
+        archive = oci_archive(busybox_rootfs(base / "rootfs"), base / "busybox.tar", IMAGE)
+        daemon.start(archive)
+        clis = {"current": REPO / ".venv/bin/podrun"}
+        if args.baseline:
+            clis = {f"baseline {args.baseline}": baseline_cli(base, args.baseline), **clis}
+        sock = ["--socket", str(daemon.socket)]
+        daemon.cli("apply", "--wait", "-f", "-", input=pod_yaml("bench-run", 1, True))
+        manifest = base / "pod.yaml"
+        for rep in range(args.reps):
+            for who, cli in clis.items():
+                name = f"b-{rep}-{abs(hash(who)) % 1000}"
+                manifest.write_text(pod_yaml(name, 1, True))
+                run = {
+                    "version": ["version", "--client"],
+                    "get-pods": ["get", "pods"],
+                    "get-json": ["get", "pod", "bench-run", "-o", "json"],
+                    "logs": ["logs", "bench-run"],
+                    "exec": ["exec", "bench-run", "--", "true"],
+                    "apply": ["apply", "--wait", "-f", str(manifest)],
+                    "delete": ["delete", "pod", name, "--wait"],
+                }
+                for cmd in args.only:
+                    argv = [str(cli), *([] if cmd == "version" else sock), *run[cmd]]
+                    if cmd == "delete" and "apply" not in args.only:
+                        daemon.cli("apply", "--wait", "-f", str(manifest))
+                    times.setdefault((cmd, who), []).append(timed(argv, daemon.env))
+                if "apply" in args.only and "delete" not in args.only:
+                    daemon.cli("delete", "pod", name, "--wait")
+    finally:
+        try:
+            daemon.stop()
+        finally:
+            left = daemon.force_cleanup()
+            shutil.rmtree(base, ignore_errors=True)
+            if left:
+                print(f"left behind (removed): {left}", file=sys.stderr)
+    return times
+
+
+def table(times: dict[tuple[str, str], list[float]]) -> str:
+    lines = ["| command | cli | median ms | p10 | p90 | n |", "| --- | --- | ---: | ---: | ---: | ---: |"]
+    for (cmd, who), xs in times.items():
+        s = sorted(xs)
+        lines.append(f"| {cmd} | {who} | {statistics.median(s) * 1000:.0f} | "
+                     f"{s[len(s) // 10] * 1000:.0f} | {s[(len(s) * 9) // 10 - 1 if len(s) > 1 else 0] * 1000:.0f} | {len(s)} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--reps", type=int, default=30)
+    p.add_argument("--baseline", default=None, help="also time the CLI of this commit")
+    p.add_argument("--only", default=",".join(COMMANDS),
+                   type=lambda s: [c for c in s.split(",") if c],
+                   help=f"comma-separated subset of {','.join(COMMANDS)}")
+    args = p.parse_args()
+    unknown = set(args.only) - set(COMMANDS)
+    if unknown:
+        p.error(f"unknown commands: {', '.join(sorted(unknown))}")
+    args.only = [c for c in COMMANDS if c in args.only]  # apply before delete
+    with contextlib.suppress(KeyboardInterrupt):
+        print(table(bench(args)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,559 @@
+"""What podrun's hot commands do (get, apply, delete and the helpers they share), with no
+click import: podrun/cli.py wraps them as click commands, and podrun/cli_fast.py calls them
+directly for the command lines it parses itself, so `podrun get pods` or `podrun apply
+--wait` do not pay click's import (~15 ms quiet, several times that under load) on every
+call. Output and exit codes are the click commands' own: these are the same functions."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import time
+
+from podrun.api.printers import _age as _age  # re-exported for podrun.cli
+from podrun.api.printers import pod_row as pod_row
+from podrun.api.printers import rows_for as rows_for
+
+TYPE_CHECKING = False  # typing costs the CLI's start-up ~2 ms; only the type checker needs it
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from typing import Any, NoReturn
+
+
+class UsageError(Exception):
+    """A usage mistake found while running (click.UsageError in podrun/cli.py): exit 2."""
+
+
+class BadParameter(UsageError):
+    """A bad option value found while running (click.BadParameter in podrun/cli.py)."""
+
+
+_ANSI = "\033"
+
+
+def echo(message: str = "", err: bool = False, nl: bool = True) -> None:
+    """click.echo for text: the line to stdout/stderr, flushed at once (watch and wait
+    output reaches a pipe line by line), ANSI escapes removed when the stream is not a
+    terminal, as click does."""
+    out = sys.stderr if err else sys.stdout
+    text = message + "\n" if nl else message
+    if _ANSI in text and not out.isatty():
+        import re
+        text = re.sub(r"\033\[[;?0-9]*[a-zA-Z]", "", text)
+    out.write(text)
+    out.flush()
+
+
+def client_for(socket: str) -> Any:
+    from podrun.api.client import Client
+    return Client(socket)
+
+
+# kubectl reads these extensions when -f names a directory.
+MANIFEST_EXTENSIONS = (".yaml", ".yml", ".json")
+DEFAULT_SOCKET = "/run/podrun/podrun.sock"
+RESOURCE_ALIASES = {
+    "po": "pods", "pod": "pods", "pods": "pods",
+    "cm": "configmaps", "configmap": "configmaps", "configmaps": "configmaps",
+    "secret": "secrets", "secrets": "secrets",
+    "ev": "events", "event": "events", "events": "events",
+}
+KIND_RESOURCE = {"Pod": "pods", "ConfigMap": "configmaps", "Secret": "secrets"}
+
+
+# ---------------------------------------------------------------- plumbing
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    echo(message if message.startswith(("error:", "Error from server", "The "))
+               else f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def run_api(fn: Callable[[], Any]) -> Any:
+    """Run a client call; API and connection errors end the command as kubectl's do."""
+    from podrun.api.client import ApiStatusError, ClientError
+    try:
+        return fn()
+    except ApiStatusError as e:
+        fail(_status_text(e))
+    except ClientError as e:
+        fail(f"error: {e}")
+
+
+def _status_text(e: Any) -> str:
+    st = e.status
+    causes = (st.get("details") or {}).get("causes") or []
+    if e.code == 422 and causes:
+        kind = (st.get("message") or "").split(" ", 1)[0]
+        name = (st.get("details") or {}).get("name", "")
+        lines = [f"{c.get('field')}: {c.get('message')}" if c.get("field") else c.get("message", "")
+                 for c in causes]
+        if len(lines) == 1:
+            return f'The {kind} "{name}" is invalid: {lines[0]}'
+        return f'The {kind} "{name}" is invalid: \n' + "\n".join(f"* {ln}" for ln in lines)
+    return str(e.kubectl_message())
+
+
+def _warn(warnings: Iterable[str]) -> None:
+    for w in warnings:
+        echo(f"Warning: {w}", err=True)
+
+
+def _resource(name: str) -> str:
+    r = RESOURCE_ALIASES.get(name.lower())
+    if r is None:
+        fail(f'error: the server doesn\'t have a resource type "{name}"')
+    return r
+
+
+
+# ---------------------------------------------------------------- manifests
+
+def read_manifest_sources(filenames: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(source name, text) for each -f argument: a file, a directory (its .yaml/.yml/.json
+    files, sorted, not recursive, dot-files skipped, as kubectl) or "-" for stdin."""
+    from pathlib import Path  # the sources are named as Path spells them
+    sources: list[tuple[str, str]] = []
+    for name in filenames:
+        if name == "-":
+            sources.append(("-", _decode_bytes(sys.stdin.buffer.read(), "-")))
+            continue
+        path = Path(name)
+        if path.is_dir():
+            files = sorted(p for p in path.iterdir()
+                           if p.is_file() and not p.name.startswith(".")
+                           and p.suffix in MANIFEST_EXTENSIONS)
+            if not files:
+                raise UsageError(f'no manifest files (.yaml, .yml, .json) in directory "{name}"')
+        elif path.exists():
+            files = [path]
+        else:
+            raise UsageError(f'the path "{name}" does not exist')
+        for f in files:
+            try:
+                data = f.read_bytes()
+            except OSError as e:
+                fail(f"error: cannot read {f}: {e.strerror}")
+            sources.append((str(f), _decode_bytes(data, str(f))))
+    return sources
+
+
+def _decode_bytes(data: bytes, source: str) -> str:
+    from podrun.errors import PodrunError
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise PodrunError(f"{source}: not valid UTF-8 (byte {e.start}, line {line})") from None
+
+
+def _json_document(text: str) -> list[Any] | None:
+    """A JSON manifest's document, decoded as JSON (as kubectl does: its YAML decoder hands
+    JSON to the JSON decoder) without importing yaml; None for YAML, or for JSON that does
+    not parse, so the YAML parser words the error as for any manifest."""
+    if not text.lstrip().startswith(("{", "[")):
+        return None
+    try:
+        return [json.loads(text)]
+    except ValueError:
+        return None
+
+
+def _raw_objects(filenames: tuple[str, ...]) -> list[tuple[str, dict[str, Any]]]:
+    """(source, raw document) for every object of the -f arguments; List kinds expanded.
+    Raw so the daemon applies the unknown-field rules (fieldValidation) itself."""
+    from podrun.errors import PodrunError, UnsupportedKind
+    try:
+        sources = read_manifest_sources(filenames)
+    except PodrunError as e:
+        fail(f"error: {e}")
+    out: list[tuple[str, dict[str, Any]]] = []
+    for source, text in sources:
+        docs = _json_document(text)
+        if docs is None:
+            import yaml
+            try:
+                docs = list(yaml.safe_load_all(text))
+            except yaml.YAMLError as e:
+                fail(f"error: error parsing {source}: {e}")
+        for doc in docs:
+            if doc is None:
+                continue
+            if not isinstance(doc, dict):
+                fail(f"error: error parsing {source}: a document is not an object")
+            items = doc.get("items") if str(doc.get("kind", "")).endswith("List") else [doc]
+            for item in items or []:
+                kind = item.get("kind") if isinstance(item, dict) else None
+                if kind not in KIND_RESOURCE:
+                    if not kind:
+                        fail(f"error: error validating {source}: kind not set")
+                    fail(f"error: {source}: {UnsupportedKind(str(kind), str(item.get('apiVersion', '')))}")
+                out.append((source, item))
+    return out
+
+
+
+# ---------------------------------------------------------------- durations
+
+DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
+
+
+def parse_duration(value: str) -> float | None:
+    """A Go duration ("20s", "1m30s", "500ms") in seconds, None if it is not one; the
+    daemon's config parser (podrun.agent.daemon.parse_duration) reads the same syntax, but
+    importing the daemon costs every command its start-up."""
+    import re
+    text = value.strip()
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|us|µs|ns|s|m|h)", text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return None
+    return sum(float(n) * DURATION_UNITS[u] for n, u in parts)
+
+
+def parse_timeout(value: str) -> float:
+    seconds = parse_duration(value if not value.isdigit() else value + "s")
+    if seconds is None:
+        raise BadParameter(f'invalid duration "{value}" (use e.g. 60s, 2m)')
+    return seconds
+
+
+# ---------------------------------------------------------------- apply
+
+def apply(socket: str, filenames: tuple[str, ...], namespace: str | None, wait: bool,
+          timeout: str, mode: str) -> None:
+    """Create objects from manifests, or replace them when they changed."""
+    from podrun.api.client import ApiStatusError, ClientError, pod_path
+    fv = {"strict": "Strict", "true": "Strict", "warn": "Warn", "ignore": "Ignore",
+          "false": "Ignore"}[mode]
+    limit = parse_timeout(timeout)
+    objects = _raw_objects(filenames)
+    # ConfigMaps and Secrets first, so the pods that use them find them.
+    objects.sort(key=lambda so: 0 if so[1].get("kind") != "Pod" else 1)
+    client = client_for(socket)
+    failed = False
+    applied_pods: list[tuple[str, str]] = []
+    for source, raw in objects:
+        resource = KIND_RESOURCE[raw["kind"]]
+        singular = raw["kind"].lower()
+        meta: dict[str, Any] = raw["metadata"] if isinstance(raw.get("metadata"), dict) else {}
+        ns = meta.get("namespace") or namespace or "default"
+        if namespace and meta.get("namespace") and meta["namespace"] != namespace:
+            fail(f"error: the namespace from the provided object \"{meta['namespace']}\" does "
+                 f"not match the namespace \"{namespace}\". You must pass '--namespace="
+                 f"{meta['namespace']}' to perform this operation.")
+        name = meta.get("name") or ""
+        action = "creating"
+        try:
+            try:
+                cur = client.get(pod_path(ns, name, resource)) if name else None
+            except ApiStatusError as e:
+                if e.code != 404:
+                    raise
+                cur = None
+            action = "creating" if cur is None else "replacing"
+            if cur is None:
+                resp = client.request("POST", pod_path(ns, None, resource), body=raw,
+                                      query={"fieldValidation": fv})
+                verb = "created"
+            else:
+                try:
+                    resp = client.request("PUT", pod_path(ns, name, resource), body=raw,
+                                          query={"fieldValidation": fv})
+                    new = resp.json()
+                    verb = ("unchanged" if new["metadata"].get("resourceVersion")
+                            == cur["metadata"].get("resourceVersion") else "configured")
+                except ApiStatusError as e:
+                    if not (resource == "pods" and e.code == 422
+                            and "pod updates may not change fields" in str(e)):
+                        raise
+                    # A change a pod cannot take in place: replace the pod (delete, wait
+                    # until it is gone, create), as the kubelet does for a static pod.
+                    action = "replacing"
+                    _recreate_wait(client, ns, name, cur)
+                    resp = client.request("POST", pod_path(ns, None, resource), body=raw,
+                                          query={"fieldValidation": fv})
+                    verb = "replaced"
+            _warn(resp.warnings)
+            obj = resp.json()
+            echo(f"{singular}/{obj['metadata']['name']} {verb}")
+            if resource == "pods":
+                applied_pods.append((ns, obj["metadata"]["name"]))
+        except ApiStatusError as e:
+            echo(_status_text(e) if e.code == 422 else
+                       f"Error from server ({e.reason}): error when {action} "
+                       f'"{source}": {e}', err=True)
+            failed = True
+        except ClientError as e:
+            fail(f"error: {e}")
+    if failed:
+        sys.exit(1)
+    if wait and applied_pods:
+        deadline = time.monotonic() + limit
+        for ns, name in applied_pods:
+            _wait_pod(client, ns, name, deadline, timeout)
+
+
+
+def _recreate_wait(client: Any, ns: str, name: str, cur: dict[str, Any]) -> None:
+    """Delete a pod with its own grace period and wait until it is gone."""
+    from podrun.api.client import WaitTimeout, pod_path
+    client.request("DELETE", pod_path(ns, name))
+    grace = int((cur.get("spec") or {}).get("terminationGracePeriodSeconds") or 30)
+    try:
+        _wait_gone(client, "pods", ns, name, cur["metadata"].get("uid"),
+                   time.monotonic() + grace + 60)
+    except WaitTimeout:
+        fail(f"error: timed out waiting for pod/{name} to terminate before re-creating it")
+
+
+def _wait_gone(client: Any, res: str, ns: str, name: str, uid: str | None,
+               deadline: float | None) -> None:
+    """Until the object with this UID is gone, as kubectl delete --wait: list it for the
+    resourceVersion, then watch from there, so the DELETED event ends the wait the moment
+    the daemon sends it (no polling). WaitTimeout past the deadline."""
+    from podrun.api.client import ApiStatusError, pod_path
+    path, selector = pod_path(ns, None, res), f"metadata.name={name}"
+    while True:
+        lst = client.get(path, fieldSelector=selector)
+        if not any(o["metadata"].get("uid") == uid for o in lst["items"]):
+            return
+        rv = lst["metadata"].get("resourceVersion") or ""
+        try:
+            for ev in client.watch(path, {"fieldSelector": selector, "resourceVersion": rv},
+                                   deadline=deadline):
+                if ev["object"]["metadata"].get("uid") != uid:
+                    if ev["type"] == "ADDED":
+                        return  # a new object of that name: ours is gone
+                elif ev["type"] == "DELETED":
+                    return
+        except ApiStatusError as e:
+            if e.code != 410:  # Expired: the history moved on, list again
+                raise
+        # the stream ended (daemon restart, idle close): list again
+
+
+def _pod_done(pod: dict[str, Any]) -> str | None:
+    st = pod.get("status") or {}
+    if st.get("phase") in ("Succeeded", "Failed"):
+        return str(st["phase"])
+    for c in st.get("conditions") or []:
+        if c.get("type") == "Ready" and c.get("status") == "True":
+            return "Ready"
+    return None
+
+
+def _wait_pod(client: Any, ns: str, name: str, deadline: float, timeout: str) -> None:
+    """Until the pod is Ready, Succeeded or Failed (docs/cli.md apply --wait). A watch of
+    this one pod: a watch without resourceVersion starts with the pod's current state
+    (ADDED), then every change arrives as the daemon makes it, so the wait returns the moment
+    the condition holds."""
+    from podrun.api.client import WaitTimeout, pod_path
+    query = {"fieldSelector": f"metadata.name={name}"}
+    try:
+        while True:  # a stream that ends (daemon restart) is watched again
+            for ev in client.watch(pod_path(ns), query, deadline=deadline):
+                if ev["type"] == "DELETED":
+                    fail(f"error: pod/{name} was deleted while waiting")
+                pod = ev["object"]
+                if _pod_done(pod):
+                    return
+                st = pod.get("status") or {}
+                if st.get("reason") == "NoRuntimeEngine":
+                    fail(f"error: pod/{name}: {st.get('message')}")
+    except WaitTimeout:
+        fail(f"error: timed out waiting for the condition on pods/{name} (--timeout {timeout})")
+    except Exception as e:  # noqa: BLE001 - worded as before: error: <message>
+        fail(f"error: {e}")
+
+
+# ---------------------------------------------------------------- get
+
+def format_table(cols: list[str], rows: list[list[str]], header: bool = True) -> str:
+    """kubectl's tabwriter layout: columns padded to the widest cell plus 3 spaces."""
+    all_rows = ([cols] if header else []) + rows
+    widths = [max(len(r[i]) for r in ([cols] + rows)) for i in range(len(cols))]
+    lines = []
+    for r in all_rows:
+        cells = [c.ljust(widths[i] + 3) if i < len(cols) - 1 else c for i, c in enumerate(r)]
+        lines.append("".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _print_data(data: Any, output: str) -> None:
+    if output == "json":
+        echo(json.dumps(data, indent=4))
+    else:
+        import yaml
+        echo(yaml.safe_dump(data, sort_keys=True, default_flow_style=False), nl=False)
+
+
+def _as_list(items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"apiVersion": "v1", "items": items, "kind": "List",
+            "metadata": {"resourceVersion": ""}}
+
+
+def get(socket: str, resource: str, names: tuple[str, ...], namespace: str | None,
+        all_namespaces: bool, output: str | None, watch: bool, selector: str | None,
+        field_selector: str | None) -> None:
+    """List pods, configmaps, secrets or events, or get some by name."""
+    from podrun.api.client import pod_path
+    res = _resource(resource)
+    ns = namespace or "default"
+    client = client_for(socket)
+    singular = res[:-1]
+    if output in (None, "wide") and not watch and objs_are_few(names):
+        # Server-side printing: the daemon computes kubectl's columns (no spec import here).
+        path = pod_path(ns, names[0], res) if names else (
+            f"/api/v1/{res}" if all_namespaces else pod_path(ns, None, res))
+        tbl = run_api(functools.partial(client.get_table, path, labelSelector=selector,
+                                        fieldSelector=field_selector))
+        if tbl.get("kind") == "Table":
+            if not tbl["rows"]:
+                where = "" if all_namespaces else f" in {ns} namespace"
+                echo(f"No resources found{where}.", err=True)
+                return
+            echo(format_table(*table_rows(tbl, output == "wide", all_namespaces)))
+            return
+    if names:
+        objs = [run_api(functools.partial(client.get, pod_path(ns, n, res))) for n in names]
+        list_rv = None
+    else:
+        path = f"/api/v1/{res}" if all_namespaces else pod_path(ns, None, res)
+        lst = run_api(lambda: client.get(path, labelSelector=selector,
+                                         fieldSelector=field_selector))
+        objs, list_rv = lst["items"], lst["metadata"].get("resourceVersion")
+    if output in ("json", "yaml"):
+        _print_data(objs[0] if names and len(objs) == 1 else _as_list(objs), output)
+    elif output == "name":
+        for o in objs:
+            echo(f"{singular}/{o['metadata']['name']}")
+    elif not objs and not watch:
+        where = "" if all_namespaces else f" in {ns} namespace"
+        echo(f"No resources found{where}.", err=True)
+    elif objs:
+        cols, rows = rows_for(res, objs, output == "wide", all_namespaces)
+        echo(format_table(cols, rows))
+    if watch:
+        _watch_rows(client, res, ns, all_namespaces, output, selector, field_selector,
+                    list_rv or "0", header=not objs)
+
+
+def objs_are_few(names: tuple[str, ...]) -> bool:
+    """One Table request covers a list or a single name."""
+    return len(names) <= 1
+
+
+def table_rows(tbl: dict[str, Any], wide: bool, all_ns: bool) -> tuple[list[str], list[list[str]]]:
+    """Columns and cells of a server Table, kubectl-style (upper-case, wide columns only
+    with -o wide, NAMESPACE first with -A)."""
+    keep = [i for i, c in enumerate(tbl["columnDefinitions"]) if wide or not c.get("priority")]
+    cols = [tbl["columnDefinitions"][i]["name"].upper() for i in keep]
+    rows = [[str(r["cells"][i]) for i in keep] for r in tbl["rows"]]
+    if all_ns:
+        cols = ["NAMESPACE"] + cols
+        rows = [[((r.get("object") or {}).get("metadata") or {}).get("namespace", "")] + row
+                for r, row in zip(tbl["rows"], rows, strict=True)]
+    return cols, rows
+
+
+def _watch_rows(client: Any, res: str, ns: str, all_ns: bool, output: str | None,
+                selector: str | None, field_selector: str | None, rv: str,
+                header: bool) -> None:
+    from podrun.api.client import pod_path
+    path = f"/api/v1/{res}" if all_ns else pod_path(ns, None, res)
+    q = {"labelSelector": selector, "fieldSelector": field_selector, "resourceVersion": rv}
+    try:
+        for ev in run_api(lambda: client.watch(path, q)):
+            obj = ev["object"]
+            if output in ("json", "yaml"):
+                _print_data(obj, output)
+                continue
+            if output == "name":
+                echo(f"{res[:-1]}/{obj['metadata']['name']}")
+                continue
+            cols, rows = rows_for(res, [obj], output == "wide", all_ns)
+            table = format_table(cols, rows, header=header).splitlines()
+            # kubectl pads watch rows to the header's widths only roughly; one line each.
+            echo("\n".join(table))
+            header = False
+    except KeyboardInterrupt:
+        return
+
+
+# ---------------------------------------------------------------- delete
+
+def delete(socket: str, args: tuple[str, ...], namespace: str | None,
+           filenames: tuple[str, ...], grace_period: int, force: bool, wait: bool,
+           timeout: str) -> None:
+    """Delete pods, configmaps or secrets by name (delete pod NAME) or by manifest (-f)."""
+    from podrun.api.client import pod_path
+    targets: list[tuple[str, str, str]] = []  # (resource, ns, name)
+    if filenames:
+        if args:
+            raise UsageError("there is no need to specify a resource type as a separate "
+                                   "argument when passing arguments in resource/name form "
+                                   "(e.g. 'podrun delete -f FILE')")
+        for _, raw in _raw_objects(filenames):
+            meta = raw.get("metadata") or {}
+            targets.append((KIND_RESOURCE[raw["kind"]], meta.get("namespace") or namespace
+                            or "default", meta.get("name") or ""))
+    else:
+        if not args:
+            raise UsageError("You must provide one or more resources by argument or "
+                                   "filename.")
+        rest = list(args)
+        first = rest.pop(0)
+        if "/" in first:
+            rest.insert(0, first)
+            for a in rest:
+                r, _, n = a.partition("/")
+                targets.append((_resource(r), namespace or "default", n))
+        else:
+            res = _resource(first)
+            if not rest:
+                raise UsageError('resource(s) were provided, but no name was specified')
+            targets += [(res, namespace or "default", n) for n in rest]
+    if grace_period == 0 and not force:
+        grace_period = 1  # kubectl: --grace-period=0 without --force means 1
+    if force and grace_period < 0:
+        grace_period = 0
+    if force:
+        echo("Warning: Immediate deletion does not wait for confirmation that the running "
+                   "resource has been terminated. The resource may continue to run on the "
+                   "cluster indefinitely.", err=True)
+    client = client_for(socket)
+    failed = False
+    waiting: list[tuple[str, str, str, str]] = []
+    from podrun.api.client import ApiStatusError, ClientError
+    for res, ns, name in targets:
+        try:
+            resp = client.request("DELETE", pod_path(ns, name, res), query={
+                "gracePeriodSeconds": grace_period if grace_period >= 0 else None})
+        except ApiStatusError as e:
+            echo(_status_text(e), err=True)
+            failed = True
+            continue
+        except ClientError as e:
+            fail(f"error: {e}")
+        _warn(resp.warnings)
+        obj = resp.json()
+        if resp.warnings and (obj.get("metadata") or {}).get("annotations", {}).get(
+                "kubernetes.io/config.source") == "file":
+            continue  # a static pod: not deleted, nothing to wait for
+        echo(f'{res[:-1]} "{name}" deleted')
+        if wait and res == "pods":
+            waiting.append((res, ns, name, obj["metadata"].get("uid", "")))
+    limit = parse_timeout(timeout)
+    deadline = time.monotonic() + limit if limit > 0 else None
+    from podrun.api.client import WaitTimeout
+    for res, ns, name, uid in waiting:
+        try:
+            _wait_gone(client, res, ns, name, uid, deadline)
+        except WaitTimeout:
+            fail(f"error: timed out waiting for the condition on {res}/{name}")
+        except ApiStatusError as e:
+            fail(_status_text(e))
+        except ClientError as e:
+            fail(f"error: {e}")
+    sys.exit(1 if failed else 0)
