@@ -8,6 +8,7 @@ Run as root from the repository root:
     .venv/bin/python bench/probe_bench.py --no-spread           # all workers tick together
     .venv/bin/python bench/probe_bench.py --lag                 # plus event-loop lag
     .venv/bin/python bench/probe_bench.py --floor               # plus a bare timer loop beside it
+    .venv/bin/python bench/probe_bench.py --floor 300           # ... burning 300 us per wake-up
     .venv/bin/python bench/probe_bench.py --micro 3000          # cost of one connect, per path
     .venv/bin/python bench/probe_bench.py --micro 3000 --batch 1  # ... one socket per netns trip
 
@@ -20,7 +21,9 @@ the netns and podip modes), so the figures are the probing process alone:
   (/proc/self/schedstat), i.e. lateness the scheduler adds whatever the code does.
 `--floor` runs, at the same time in a process of its own, a bare asyncio loop with as many
 sleepers on the same ticks and wake-up grid and nothing else (no sockets): its lateness is
-what this host's scheduler gives any asyncio program at that moment, side by side.
+what this host's scheduler gives any asyncio program at that moment, side by side; with
+`--floor US` each wake-up also burns US microseconds of CPU, so the floor can want as much
+CPU as the prober does (a light sleeper gets woken first by the scheduler, a busy one not).
 The podip mode gives the netns a veth pair with 198.18.R.1/30 (host) and 198.18.R.2/30
 (pod), R random, in the RFC 2544 benchmarking range; everything is removed at the end.
 """
@@ -64,8 +67,8 @@ asyncio.run(main())
 """
 
 FLOOR = r"""
-import asyncio, json, math, random, sys
-async def sleeper(loop, period, q, seconds, lates):
+import asyncio, json, math, random, sys, time
+async def sleeper(loop, period, q, seconds, lates, work):
     first = loop.time() + random.random() * period
     first = math.ceil(first / q) * q
     k, end = 0, first + seconds
@@ -75,11 +78,15 @@ async def sleeper(loop, period, q, seconds, lates):
             return
         await asyncio.sleep(max(0.0, math.ceil(at / q - 1e-6) * q - loop.time()))
         lates.append(loop.time() - at)
+        t = time.thread_time()
+        while time.thread_time() - t < work:  # as much CPU as a probe takes, if asked
+            pass
         k += 1
 async def main():
     n, period, q, seconds = int(sys.argv[1]), 1.0, float(sys.argv[2]), float(sys.argv[3])
+    work = float(sys.argv[4]) / 1e6
     loop, lates = asyncio.get_running_loop(), []
-    await asyncio.gather(*(sleeper(loop, period, q, seconds, lates) for _ in range(n)))
+    await asyncio.gather(*(sleeper(loop, period, q, seconds, lates, work) for _ in range(n)))
     print(json.dumps(lates))
 asyncio.run(main())
 """
@@ -144,10 +151,10 @@ def run_queue_wait() -> float:
 class Floor:
     """The bare asyncio timer loop (FLOOR), started beside the probes for the same window."""
 
-    def __init__(self, sleepers: int, quantum: float, seconds: float) -> None:
+    def __init__(self, sleepers: int, quantum: float, seconds: float, work_us: float) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", FLOOR, str(sleepers), str(quantum or 0.001), str(seconds)],
-            stdout=subprocess.PIPE, text=True)
+            [sys.executable, "-c", FLOOR, str(sleepers), str(quantum or 0.001), str(seconds),
+             str(work_us)], stdout=subprocess.PIPE, text=True)
 
     def lates(self) -> list[float]:
         out, _ = self.proc.communicate(timeout=120)
@@ -160,7 +167,7 @@ def pct(xs: list[float], q: float) -> float:
 
 
 async def load(pods: Pods, targets: int, seconds: float, spread: bool,
-               lag: bool, quantum: float, floor: bool = False) -> dict[str, float]:
+               lag: bool, quantum: float, floor: float | None = None) -> dict[str, float]:
     clock = RealClock()
     started = clock.monotonic() if spread else clock.monotonic() - 3600
     events: list[tuple[str, ...]] = []
@@ -192,7 +199,7 @@ async def load(pods: Pods, targets: int, seconds: float, spread: bool,
             lags.append((t, loop.time() - t - 0.01))
 
     mon = asyncio.get_running_loop().create_task(lag_monitor() if lag else asyncio.sleep(0))
-    bare = Floor(2 * targets, quantum, seconds) if floor else None
+    bare = Floor(2 * targets, quantum, seconds, floor) if floor is not None else None
     t0, cpu0, wall0, rq0 = os.times(), time.process_time(), time.monotonic(), run_queue_wait()
     await asyncio.sleep(seconds)
     t1, cpu1, wall1, rq1 = os.times(), time.process_time(), time.monotonic(), run_queue_wait()
@@ -268,8 +275,9 @@ def main() -> None:
                     help="the manager's wake-up grid in seconds (0: exact ticks)")
     ap.add_argument("--lag", action="store_true",
                     help="also run a 10 ms sleeper to measure event-loop lag (costs CPU)")
-    ap.add_argument("--floor", action="store_true",
-                    help="also run a bare asyncio timer loop (same ticks, no I/O) beside it")
+    ap.add_argument("--floor", type=float, nargs="?", const=0.0, default=None, metavar="US",
+                    help="also run a bare asyncio timer loop (same ticks, no I/O) beside it; "
+                         "US: CPU microseconds each of its wake-ups burns (default 0)")
     ap.add_argument("--batch", type=int, default=4,
                     help="sockets made per trip into a netns (--micro)")
     ap.add_argument("--micro", type=int, default=0, metavar="N",
@@ -294,8 +302,9 @@ def main() -> None:
     print(f"start lateness vs aligned tick: p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, "
           f"max {r['max_ms']:.1f} ms; waited on the run queue {100 * r['runq']:.1f}% of the "
           f"window; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    if args.floor:
-        print(f"floor (bare asyncio timers, same ticks, beside it): p50 {r['floor_p50_ms']:.1f} "
+    if args.floor is not None:
+        print(f"floor (bare asyncio timers, same ticks, {args.floor:g} us CPU each, beside it): "
+              f"p50 {r['floor_p50_ms']:.1f} "
               f"ms, p99 {r['floor_p99_ms']:.1f} ms, max {r['floor_max_ms']:.1f} ms")
     if args.lag:
         print(f"event loop lag (10 ms sleeper): p99 {r['lag_p99_ms']:.1f} ms, "
