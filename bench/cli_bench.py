@@ -6,9 +6,12 @@
 Every CLI given (the installed .venv/bin/podrun, plus with --baseline the podrun package of
 an older commit, unpacked with `git archive` and started the way pip's console script starts
 it) runs each command in turn, interleaved rep by rep so load drift hits all of them alike;
-the table shows median, p10 and p90 in ms. The daemon is the checkout's, with every path
-under /var/tmp/podrun-clibench-*, its own cgroup root and CNI bridge (bench/podrun_vs_podman.py's
-Podrun), stopped and removed at the end, also on failure. The environment is passed as is
+the table shows median, p10 and p90 in ms, and the median CPU time of the CLI process
+(user + sys: less sensitive to other load than wall time). `floor` times the daemon's
+share of apply --wait from inside the bench process (POST, watch until Ready), no CLI start.
+The daemon is the checkout's, with every path under /var/tmp/podrun-clibench-*, its own
+cgroup root and CNI bridge (bench/podrun_vs_podman.py's Podrun), stopped and removed at the
+end, also on failure. The environment is passed as is
 (PYTHONDONTWRITEBYTECODE included), as users and the tests run podrun.
 """
 
@@ -18,6 +21,7 @@ import argparse
 import contextlib
 import io
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -35,7 +39,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from podrun_vs_podman import IMAGE, Podrun, pod_yaml  # noqa: E402
 
 VENV_PYTHON = REPO / ".venv/bin/python"
-COMMANDS = ("version", "get-pods", "get-json", "apply", "delete", "logs", "exec")
+COMMANDS = ("version", "get-pods", "get-json", "apply", "delete", "logs", "exec", "floor")
 
 
 def baseline_cli(base: Path, rev: str) -> Path:
@@ -56,12 +60,43 @@ def baseline_cli(base: Path, rev: str) -> Path:
     return script
 
 
-def timed(argv: list[str], env: dict[str, str], input: str | None = None) -> float:
-    t0 = time.perf_counter()
-    r = subprocess.run(argv, input=input, capture_output=True, text=True, env=env, timeout=120)
+CPU: dict[tuple[str, str], list[float]] = {}
+
+
+def children_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def timed(argv: list[str], env: dict[str, str], key: tuple[str, str]) -> float:
+    """Wall time of one run; its CPU time (user + sys, less sensitive to a loaded host)
+    goes to CPU[key]."""
+    cpu0, t0 = children_cpu(), time.perf_counter()
+    r = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
     took = time.perf_counter() - t0
+    CPU.setdefault(key, []).append(children_cpu() - cpu0)
     if r.returncode != 0:
         raise RuntimeError(f"{argv} exited {r.returncode}: {r.stderr.strip()}")
+    return took
+
+
+def daemon_floor(sock: str, name: str) -> float:
+    """The daemon's share of `apply --wait`: the same POST and watch until Ready from this
+    (already started) process, so no CLI start-up at all; the pod is deleted afterwards."""
+    import yaml
+
+    from podrun.api.client import Client, pod_path
+    from podrun.cli_core import _pod_done, _wait_gone
+    c = Client(sock)
+    t0 = time.perf_counter()
+    c.request("POST", pod_path("default"), body=yaml.safe_load(pod_yaml(name, 1, True)))
+    for ev in c.watch(pod_path("default"), {"fieldSelector": f"metadata.name={name}"}):
+        if _pod_done(ev["object"]):
+            break
+    took = time.perf_counter() - t0
+    uid = c.get(pod_path("default", name))["metadata"]["uid"]
+    c.request("DELETE", pod_path("default", name))
+    _wait_gone(c, "pods", "default", name, uid, None)
     return took
 
 
@@ -83,6 +118,9 @@ def bench(args: argparse.Namespace) -> dict[tuple[str, str], list[float]]:
         daemon.cli("apply", "--wait", "-f", "-", input=pod_yaml("bench-run", 1, True))
         manifest = base / "pod.yaml"
         for rep in range(args.reps):
+            if "floor" in args.only:
+                times.setdefault(("floor: POST + watch to Ready, in-process", "daemon"),
+                                 []).append(daemon_floor(str(daemon.socket), f"f-{rep}"))
             for who, cli in clis.items():
                 name = f"b-{rep}-{abs(hash(who)) % 1000}"
                 manifest.write_text(pod_yaml(name, 1, True))
@@ -96,10 +134,12 @@ def bench(args: argparse.Namespace) -> dict[tuple[str, str], list[float]]:
                     "delete": ["delete", "pod", name, "--wait"],
                 }
                 for cmd in args.only:
+                    if cmd == "floor":
+                        continue
                     argv = [str(cli), *([] if cmd == "version" else sock), *run[cmd]]
                     if cmd == "delete" and "apply" not in args.only:
                         daemon.cli("apply", "--wait", "-f", str(manifest))
-                    times.setdefault((cmd, who), []).append(timed(argv, daemon.env))
+                    times.setdefault((cmd, who), []).append(timed(argv, daemon.env, (cmd, who)))
                 if "apply" in args.only and "delete" not in args.only:
                     daemon.cli("delete", "pod", name, "--wait")
     finally:
@@ -114,11 +154,16 @@ def bench(args: argparse.Namespace) -> dict[tuple[str, str], list[float]]:
 
 
 def table(times: dict[tuple[str, str], list[float]]) -> str:
-    lines = ["| command | cli | median ms | p10 | p90 | n |", "| --- | --- | ---: | ---: | ---: | ---: |"]
+    lines = ["| command | cli | median ms | p10 | p90 | CPU ms (median) | n |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
     for (cmd, who), xs in times.items():
         s = sorted(xs)
+        cpu = CPU.get((cmd, who))
         lines.append(f"| {cmd} | {who} | {statistics.median(s) * 1000:.0f} | "
-                     f"{s[len(s) // 10] * 1000:.0f} | {s[(len(s) * 9) // 10 - 1 if len(s) > 1 else 0] * 1000:.0f} | {len(s)} |")
+                     f"{s[len(s) // 10] * 1000:.0f} | {s[max(0, (len(s) * 9) // 10 - 1)] * 1000:.0f} | "
+                     f"{statistics.median(cpu) * 1000:.0f} | {len(s)} |" if cpu else
+                     f"| {cmd} | {who} | {statistics.median(s) * 1000:.0f} | "
+                     f"{s[len(s) // 10] * 1000:.0f} | {s[max(0, (len(s) * 9) // 10 - 1)] * 1000:.0f} | - | {len(s)} |")
     return "\n".join(lines)
 
 

@@ -26,6 +26,7 @@ from podrun.cli_core import (  # noqa: F401 - the shared parts, re-exported
     _as_list,
     _decode_bytes,
     _json_document,
+    _pick_container,
     _pod_done,
     _print_data,
     _raw_objects,
@@ -528,20 +529,6 @@ def describe(ctx: click.Context, resource: str, names: tuple[str, ...],
 
 # ---------------------------------------------------------------- logs / exec
 
-def _pick_container(pod: dict[str, Any], container: str | None) -> str:
-    if container:
-        return container
-    spec = pod.get("spec") or {}
-    names = [str(c["name"]) for c in spec.get("containers") or []]
-    if len(names) == 1:
-        return names[0]
-    ann = (pod["metadata"].get("annotations") or {}).get("kubectl.kubernetes.io/default-container")
-    chosen = str(ann) if ann in names else names[0]
-    others = names + [f"{c['name']} (init)" for c in spec.get("initContainers") or []]
-    click.echo(f'Defaulted container "{chosen}" out of: {", ".join(others)}', err=True)
-    return chosen
-
-
 @cli.command()
 @click.argument("name", shell_complete=_complete_pods)
 @ns_option
@@ -555,29 +542,8 @@ def _pick_container(pod: dict[str, Any], container: str | None) -> str:
 def logs(ctx: click.Context, name: str, namespace: str | None, container: str | None,
          follow: bool, previous: bool, tail: int, timestamps: bool, since: str | None) -> None:
     """Print a container's logs."""
-    from podrun.api.client import pod_path
-    if name.startswith("pod/"):
-        name = name[4:]
-    ns = namespace or "default"
-    client = _client(ctx)
-    pod = run_api(lambda: client.get(pod_path(ns, name)))
-    c = _pick_container(pod, container)
-    q: dict[str, Any] = {"container": c, "follow": "true" if follow else None,
-                         "previous": "true" if previous else None,
-                         "tailLines": tail if tail >= 0 else None,
-                         "timestamps": "true" if timestamps else None}
-    if since:
-        q["sinceSeconds"] = max(1, int(_usage(parse_timeout, since)))
-    out = sys.stdout.buffer
-
-    def stream() -> None:
-        for chunk in client.stream(pod_path(ns, name) + "/log", q):
-            out.write(chunk)
-            out.flush()
-    try:
-        run_api(stream)
-    except KeyboardInterrupt:
-        pass
+    _usage(core.logs, _socket(ctx), name, namespace, container, follow, previous, tail,
+           timestamps, since)
 
 
 @cli.command(name="exec", context_settings={"ignore_unknown_options": True})
@@ -591,21 +557,7 @@ def logs(ctx: click.Context, name: str, namespace: str | None, container: str | 
 def exec_(ctx: click.Context, name: str, command: tuple[str, ...], namespace: str | None,
           container: str | None, stdin: bool, tty: bool) -> None:
     """Run a command in a container (podrun exec NAME -- CMD ...); exits with its code."""
-    from podrun.api.client import pod_path
-    if name.startswith("pod/"):
-        name = name[4:]
-    ns = namespace or "default"
-    client = _client(ctx)
-    pod = run_api(lambda: client.get(pod_path(ns, name)))
-    c = _pick_container(pod, container)
-    if tty and not stdin:
-        click.echo("Unable to use a TTY - input is not a terminal or the right kind of file",
-                   err=True)
-        tty = False
-    from podrun.api.exec_client import run_exec
-    code = run_api(lambda: run_exec(client.socket_path, pod_path(ns, name) + "/exec",
-                                    list(command), c, stdin, tty))
-    sys.exit(code)
+    _usage(core.exec_, _socket(ctx), name, command, namespace, container, stdin, tty)
 
 
 # ---------------------------------------------------------------- delete

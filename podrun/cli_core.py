@@ -557,3 +557,67 @@ def delete(socket: str, args: tuple[str, ...], namespace: str | None,
         except ClientError as e:
             fail(f"error: {e}")
     sys.exit(1 if failed else 0)
+
+
+# ---------------------------------------------------------------- logs / exec
+
+def _pick_container(pod: dict[str, Any], container: str | None) -> str:
+    if container:
+        return container
+    spec = pod.get("spec") or {}
+    names = [str(c["name"]) for c in spec.get("containers") or []]
+    if len(names) == 1:
+        return names[0]
+    ann = (pod["metadata"].get("annotations") or {}).get("kubectl.kubernetes.io/default-container")
+    chosen = str(ann) if ann in names else names[0]
+    others = names + [f"{c['name']} (init)" for c in spec.get("initContainers") or []]
+    echo(f'Defaulted container "{chosen}" out of: {", ".join(others)}', err=True)
+    return chosen
+
+
+def logs(socket: str, name: str, namespace: str | None, container: str | None,
+         follow: bool, previous: bool, tail: int, timestamps: bool, since: str | None) -> None:
+    """Print a container's logs."""
+    from podrun.api.client import pod_path
+    if name.startswith("pod/"):
+        name = name[4:]
+    ns = namespace or "default"
+    client = client_for(socket)
+    pod = run_api(lambda: client.get(pod_path(ns, name)))
+    c = _pick_container(pod, container)
+    q: dict[str, Any] = {"container": c, "follow": "true" if follow else None,
+                         "previous": "true" if previous else None,
+                         "tailLines": tail if tail >= 0 else None,
+                         "timestamps": "true" if timestamps else None}
+    if since:
+        q["sinceSeconds"] = max(1, int(parse_timeout(since)))
+    out = sys.stdout.buffer
+
+    def stream() -> None:
+        for chunk in client.stream(pod_path(ns, name) + "/log", q):
+            out.write(chunk)
+            out.flush()
+    try:
+        run_api(stream)
+    except KeyboardInterrupt:
+        pass
+
+
+def exec_(socket: str, name: str, command: tuple[str, ...], namespace: str | None,
+          container: str | None, stdin: bool, tty: bool) -> None:
+    """Run a command in a container (podrun exec NAME -- CMD ...); exits with its code."""
+    from podrun.api.client import pod_path
+    if name.startswith("pod/"):
+        name = name[4:]
+    ns = namespace or "default"
+    client = client_for(socket)
+    pod = run_api(lambda: client.get(pod_path(ns, name)))
+    c = _pick_container(pod, container)
+    if tty and not stdin:
+        echo("Unable to use a TTY - input is not a terminal or the right kind of file",
+                   err=True)
+        tty = False
+    from podrun.api.exec_client import run_exec
+    code = run_api(lambda: run_exec(client.socket_path, pod_path(ns, name) + "/exec",
+                                    list(command), c, stdin, tty))
+    sys.exit(code)

@@ -1,6 +1,6 @@
 """The `podrun` entry point: the hot commands without importing click.
 
-`podrun get`, `podrun apply` and `podrun delete` run many times in scripts and tests, and
+`podrun get`, `apply`, `delete`, `logs` and `exec` run many times in scripts and tests, and
 click's import is most of their start-up. This module parses exactly the command lines it
 understands (the documented options, each in a form whose meaning is unambiguous), checks
 their values as the click command would, and calls the same functions the click commands
@@ -34,6 +34,14 @@ APPLY: Spec = {**NAMESPACE, "-f": ("filenames", "multi"), "--filename": ("filena
 DELETE: Spec = {**NAMESPACE, "-f": ("filenames", "multi"), "--filename": ("filenames", "multi"),
                 "--grace-period": ("grace_period", "value"), "--force": ("force", "flag"),
                 "--wait": ("wait", "bool"), "--timeout": ("timeout", "value")}
+LOGS: Spec = {**NAMESPACE, "-c": ("container", "value"), "--container": ("container", "value"),
+              "-f": ("follow", "flag"), "--follow": ("follow", "flag"),
+              "-p": ("previous", "flag"), "--previous": ("previous", "flag"),
+              "--tail": ("tail", "value"), "--timestamps": ("timestamps", "flag"),
+              "--since": ("since", "value")}
+EXEC: Spec = {**NAMESPACE, "-c": ("container", "value"), "--container": ("container", "value"),
+              "-i": ("stdin", "flag"), "--stdin": ("stdin", "flag"),
+              "-t": ("tty", "flag"), "--tty": ("tty", "flag")}
 VALIDATE_MODES = ("strict", "warn", "ignore", "true", "false")
 GET_OUTPUTS = ("wide", "json", "yaml", "name")
 # click.BOOL's words
@@ -136,7 +144,39 @@ def delete_command(args: list[str]) -> Callable[[str], None]:
                                         timeout)
 
 
-COMMANDS = {"get": get_command, "apply": apply_command, "delete": delete_command}
+def logs_command(args: list[str]) -> Callable[[str], None]:
+    from podrun import cli_core
+    o, pos = parse(args, LOGS)
+    since = o.get("since")
+    try:
+        tail = int(o.get("tail", -1))
+    except ValueError:
+        raise NotMine("logs") from None
+    if len(pos) != 1 or (since is not None and not _duration_ok(since)):
+        raise NotMine("logs")
+    return lambda sock: cli_core.logs(sock, pos[0], o.get("namespace"), o.get("container"),
+                                      bool(o.get("follow")), bool(o.get("previous")), tail,
+                                      bool(o.get("timestamps")), since)
+
+
+def exec_command(args: list[str]) -> Callable[[str], None]:
+    """Only `exec [OPTIONS] NAME [OPTIONS] -- CMD...`: before "--" click passes unknown
+    options through as the command's (ignore_unknown_options), which is its to decide."""
+    from podrun import cli_core
+    if "--" not in args:
+        raise NotMine("exec")
+    cut = args.index("--")
+    o, pos = parse(args[:cut], EXEC)
+    command = args[cut + 1:]
+    if len(pos) != 1 or not command:
+        raise NotMine("exec")
+    return lambda sock: cli_core.exec_(sock, pos[0], tuple(command), o.get("namespace"),
+                                       o.get("container"), bool(o.get("stdin")),
+                                       bool(o.get("tty")))
+
+
+COMMANDS = {"get": get_command, "apply": apply_command, "delete": delete_command,
+            "logs": logs_command, "exec": exec_command}
 
 
 def dispatch(argv: list[str]) -> Callable[[], None] | None:

@@ -66,6 +66,11 @@ SCENARIO: list[tuple[list[str], str | None]] = [
     (["get", "pods", "--field-selector", "metadata.name=nope"], None),
     (["get", "pod", "nope"], None),
     (["get", "things"], None),
+    (["logs", "web"], None),
+    (["logs", "pod/web", "-c", "a", "--tail", "1", "--since", "5m", "--timestamps"], None),
+    (["logs", "nope"], None),
+    (["exec", "web", "--", "sh", "-c", "exit 3"], None),
+    (["exec", "-n", "default", "nope", "-c", "a", "-i", "--", "true"], None),
     (["delete", "pod", "web", "--wait=false"], None),
     (["delete", "pod", "web"], None),
     (["delete", "pod", "db", "--force", "--grace-period", "0"], None),
@@ -128,7 +133,9 @@ def test_fast_path_prints_what_click_prints(env: tuple[Server, Path],
     ["delete"], ["delete", "pod", "x", "--grace-period", "soon"],
     ["delete", "pod", "x", "--grace-period", "-1"], ["delete", "--wait", "pod", "x"],
     ["delete", "pod", "x", "--wait=maybe"], ["delete", "pod", "x", "--timeout", "1y"],
-    ["delete", "pod", "x", "--", "y"], ["exec", "x", "--", "true"], ["logs", "x"],
+    ["delete", "pod", "x", "--", "y"], ["exec", "x", "true"], ["exec", "-it", "x", "--", "sh"],
+    ["exec", "x", "--"], ["exec", "--", "x", "true"], ["logs"], ["logs", "a", "b"],
+    ["logs", "x", "--since", "soon"], ["logs", "x", "--tail", "many"],
     ["describe", "pod", "x"], ["version"], ["--socket"], ["--sock", "s", "get", "pods"],
 ])
 def test_other_command_lines_go_to_click(argv: list[str]) -> None:
@@ -138,6 +145,20 @@ def test_other_command_lines_go_to_click(argv: list[str]) -> None:
 def test_completion_goes_to_click(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("_PODRUN_COMPLETE", "bash_complete")
     assert cli_fast.dispatch(["get", "pods"]) is None
+
+
+def test_exec_streams_and_exits_with_the_commands_code(env: tuple[Server, Path],
+                                                       capsys: pytest.CaptureFixture[str],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.unit.api.fakes import FakeExec
+    srv, _ = env
+    _seed(srv)
+    srv.manager.engine = True
+    srv.manager.exec_result = FakeExec([(1, b"out\n"), (2, b"err\n")], 7)
+    code, out, err = via_fast(srv, ["exec", "web", "--", "sh", "-c", "exit 7"], capsys,
+                              monkeypatch)
+    assert (code, out, err) == (7, "out\n", "err\n")
+    assert srv.manager.last_exec[2] == ["sh", "-c", "exit 7"]
 
 
 def test_socket_from_option_env_or_default(monkeypatch: pytest.MonkeyPatch) -> None:
