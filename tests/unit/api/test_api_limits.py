@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import socket
 import tempfile
 import threading
@@ -51,19 +52,19 @@ def sock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    assert ready.wait(10)
     try:
+        assert ready.wait(10), "the API server did not start"
         yield path
-    finally:
         async def stop() -> None:
             await state["config"].stop()
             await state["runner"].cleanup()
         asyncio.run_coroutine_threadsafe(stop(), loop).result(10)
+    finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
-        loop.close()
-        path.unlink(missing_ok=True)
-        path.parent.rmdir()
+        if not thread.is_alive():
+            loop.close()
+        shutil.rmtree(path.parent, ignore_errors=True)
 
 
 def connect(path: Path) -> socket.socket:
