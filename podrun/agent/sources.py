@@ -157,8 +157,11 @@ class PodConfig:
             pod["metadata"].pop("annotations")
         pod["metadata"].pop("uid", None)
         pod.setdefault("spec", {}).setdefault("nodeName", self.node_name)
-        created = self.store.create("pods", pod)
+        # The pod starts while its file is synced to disk; the API answers after both.
+        created = self.store.create("pods", pod, durable=False)
         await self.manager.sync_pod(created)
+        meta = created["metadata"]
+        await asyncio.to_thread(self.store.make_durable, "pods", meta["namespace"], meta["name"])
         return created
 
     async def api_replace_pod(self, pod: dict[str, Any]) -> tuple[dict[str, Any], bool]:
@@ -247,7 +250,7 @@ class PodConfig:
             self._merge_file_objects(resource, objs)
         desired = {(p["metadata"]["namespace"], p["metadata"]["name"]): p for p in pods}
         current = {(o["metadata"]["namespace"], o["metadata"]["name"]): o
-                   for o in self.store.list("pods") if source_of(o) == SOURCE_FILE}
+                   for o in self.store.list_where("pods", lambda o: source_of(o) == SOURCE_FILE)}
         for key in list(self._pending_static):
             if key not in desired:
                 del self._pending_static[key]

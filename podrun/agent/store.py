@@ -1,8 +1,29 @@
 """The daemon's object store: pods, configmaps, secrets and events as v1 JSON objects with
-uid, resourceVersion and generation, persisted atomically under <root>/api, with watch fan-out.
+uid, resourceVersion and generation, persisted under <root>/api, with watch fan-out.
 
 Only the event loop's thread calls it. Events are kept in memory only (like the API server's
 1 h event TTL, they do not outlive the daemon); the other kinds survive a restart.
+
+What is durable when (the answer to "what does a crash lose"):
+
+- An object a client created, replaced, updated (a deletion mark included) or removed is
+  on disk, fsynced (tmp file + fsync + rename + directory fsync), before the API
+  acknowledges it: `<root>/api/<resource>/<ns>/<name>.json`. A pod's creation may write
+  with durable=False and call `make_durable` from a thread: the engine starts the pod
+  while the disk syncs, and the API answers after both (a crash in between loses a pod
+  nobody was told about, and, with the machine, the processes it had started).
+- A pod's status goes to an append-only journal, `<root>/api/status.journal`, one line per
+  change, never fsynced and never renamed (a rename over an existing file makes ext4 flush
+  the data, which made status writes as costly as fsynced ones). A daemon SIGKILL loses
+  nothing (the lines are in the page cache); a power loss may lose the newest lines, and
+  a torn last line is skipped. Either way the engine recomputes status from the runtime
+  when it adopts the pod, so a lost status line costs nothing but a re-derivation. The
+  journal is folded into the object files (and emptied) at load and when it grows past
+  JOURNAL_MAX_BYTES.
+- resourceVersions are reserved in blocks of RV_BLOCK: the reserved ceiling is fsynced
+  before the first version of a block is handed out, and a restarted store continues above
+  it, so no version a client has seen is ever handed out again, without one file write
+  per change (events included).
 """
 
 from __future__ import annotations
@@ -36,6 +57,10 @@ _SAFE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 
 EVENT_TTL_SECONDS = 3600.0
 MAX_EVENTS = 5000
+# resourceVersions reserved (persisted) at a time; a restart skips what was left of a block.
+RV_BLOCK = 1000
+# The status journal is folded into the object files once it is this long.
+JOURNAL_MAX_BYTES = 1 << 20
 
 
 @dataclass
@@ -129,6 +154,9 @@ class Store:
                  clock: Callable[[], float] = time.time) -> None:
         self.dir = root / "api" if root is not None else None
         self.rv = 0
+        self._rv_reserved = 0  # the highest resourceVersion persisted as reserved
+        # (ns, name) of pods whose newest status is only in the journal
+        self._journaled: set[tuple[str, str]] = set()
         self._objs: dict[str, dict[tuple[str, str], dict[str, Any]]] = {
             r: {} for r in RESOURCES}
         self._history: collections.deque[WatchEntry] = collections.deque(maxlen=history)
@@ -159,11 +187,76 @@ class Store:
                     log.error("skipping unreadable stored object %s: %s", f, e)
         for tmp in self.dir.glob("*/*/.*.tmp"):
             tmp.unlink(missing_ok=True)
+        self._replay_journal()
         try:
             self.rv = max(self.rv, int((self.dir / "resourceVersion").read_text()))
         except (OSError, ValueError):
             pass
+        self._rv_reserved = self.rv
         self._history_floor = self.rv
+        self._compact_journal()
+
+    def _journal_path(self) -> Path | None:
+        return self.dir / "status.journal" if self.dir is not None else None
+
+    def _replay_journal(self) -> None:
+        """Apply the journal's status lines that are newer than the pod files. A line of a
+        pod that is gone (or another pod of the same name: a different uid) is ignored."""
+        path = self._journal_path()
+        try:
+            data = path.read_bytes() if path is not None else b""
+        except FileNotFoundError:
+            return
+        for line in data.splitlines():
+            try:
+                rec = json.loads(line)
+                key, rv = (rec["ns"], rec["name"]), int(rec["rv"])
+                status = rec["status"]
+            except (ValueError, KeyError, TypeError):
+                continue  # the torn last line of a crash
+            obj = self._objs["pods"].get(key)
+            if obj is None or obj["metadata"].get("uid") != rec.get("uid"):
+                continue
+            if rv > int(obj["metadata"].get("resourceVersion") or 0):
+                obj["status"] = status
+                obj["metadata"]["resourceVersion"] = str(rv)
+                self._journaled.add(key)
+                self.rv = max(self.rv, rv)
+
+    def _journal_status(self, obj: dict[str, Any]) -> None:
+        """Append a pod's new status (see the module docstring for why not fsynced)."""
+        path = self._journal_path()
+        if path is None:
+            return
+        meta = obj["metadata"]
+        self._path("pods", meta["namespace"], meta["name"])  # the name check
+        line = json.dumps({"ns": meta["namespace"], "name": meta["name"], "uid": meta["uid"],
+                           "rv": meta["resourceVersion"], "status": obj.get("status")},
+                          separators=(",", ":")).encode() + b"\n"
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            os.write(fd, line)
+            size = os.fstat(fd).st_size
+        finally:
+            os.close(fd)
+        self._journaled.add((meta["namespace"], meta["name"]))
+        if size > JOURNAL_MAX_BYTES:
+            self._compact_journal()
+
+    def _compact_journal(self) -> None:
+        """Write the pods whose newest status is only in the journal to their files
+        (fsynced), then empty the journal: a crash in between replays lines that are no
+        newer than the files, which the replay skips."""
+        path = self._journal_path()
+        if path is None or not path.exists():
+            return
+        for key in sorted(self._journaled):
+            obj = self._objs["pods"].get(key)
+            if obj is not None:
+                self._persist("pods", obj)
+        self._journaled.clear()
+        atomic_write(path, b"")
 
     def _path(self, resource: str, ns: str, name: str) -> Path | None:
         if self.dir is None or resource not in PERSISTED:
@@ -172,17 +265,21 @@ class Store:
             raise PodrunError(f"unsafe object name {ns}/{name}")
         return self.dir / resource / ns / f"{name}.json"
 
-    def _persist(self, resource: str, obj: dict[str, Any], sync: bool = True) -> None:
+    def _persist(self, resource: str, obj: dict[str, Any], durable: bool = True) -> None:
         meta = obj["metadata"]
         path = self._path(resource, meta["namespace"], meta["name"])
         if path is None:
             return
-        atomic_write(path, json.dumps(obj, separators=(",", ":")).encode(), sync=sync)
+        atomic_write(path, json.dumps(obj, separators=(",", ":")).encode(), sync=durable)
+        if resource == "pods":
+            self._journaled.discard((meta["namespace"], meta["name"]))
 
     def _unpersist(self, resource: str, ns: str, name: str) -> None:
         path = self._path(resource, ns, name)
         if path is None:
             return
+        if resource == "pods":
+            self._journaled.discard((ns, name))
         try:
             path.unlink()
             fsync_dir(path.parent)
@@ -214,6 +311,15 @@ class Store:
                 out.append(copy.deepcopy(obj))
         return out
 
+    def list_where(self, resource: str, pred: Callable[[dict[str, Any]], bool]
+                   ) -> builtins.list[dict[str, Any]]:
+        """Copies of the objects `pred` (which must not modify them) accepts: a periodic
+        caller that wants a few objects does not deep-copy all of them."""
+        return [copy.deepcopy(o) for o in self._objs[resource].values() if pred(o)]
+
+    def pod_uids(self) -> set[str]:
+        return {str(o["metadata"].get("uid") or "") for o in self._objs["pods"].values()}
+
     def names(self, resource: str) -> Iterable[tuple[str, str]]:
         return list(self._objs[resource].keys())
 
@@ -221,10 +327,12 @@ class Store:
 
     def _next_rv(self) -> str:
         self.rv += 1
-        if self.dir is not None:
-            # The counter outlives deleted objects and events, so a restarted daemon never
-            # hands out a version a client has already seen.
-            atomic_write(self.dir / "resourceVersion", str(self.rv).encode(), sync=False)
+        if self.dir is not None and self.rv > self._rv_reserved:
+            # The reserved ceiling outlives deleted objects and events, so a restarted
+            # daemon (which continues above it) never hands out a version a client has
+            # already seen; one fsynced write per RV_BLOCK versions.
+            self._rv_reserved = self.rv + RV_BLOCK - 1
+            atomic_write(self.dir / "resourceVersion", str(self._rv_reserved).encode())
         return str(self.rv)
 
     def _emit(self, resource: str, typ: str, obj: dict[str, Any],
@@ -241,9 +349,28 @@ class Store:
             except Exception:  # a listener never breaks a write
                 log.exception("store listener failed")
 
-    def create(self, resource: str, obj: dict[str, Any]) -> dict[str, Any]:
+    def make_durable(self, resource: str, ns: str, name: str) -> None:
+        """fsync an object's file and its directory: after create(durable=False). Touches
+        only the file system, so it may run in a thread while the loop goes on."""
+        path = self._path(resource, ns, name)
+        if path is None:
+            return
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            return  # removed meanwhile (the directory fsync below makes that durable)
+        else:
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        fsync_dir(path.parent)
+
+    def create(self, resource: str, obj: dict[str, Any], *, durable: bool = True
+               ) -> dict[str, Any]:
         """Store a new object: uid (kept if the caller set one, as the kubelet sets static
-        pods' UIDs), creationTimestamp, resourceVersion, generation."""
+        pods' UIDs), creationTimestamp, resourceVersion, generation. durable=False leaves
+        the fsync to a make_durable call (the module docstring)."""
         obj = copy.deepcopy(obj)
         meta = obj.setdefault("metadata", {})
         ns, name = meta.get("namespace") or "default", meta["name"]
@@ -261,7 +388,7 @@ class Store:
         obj["apiVersion"] = "v1"
         meta["resourceVersion"] = self._next_rv()
         self._objs[resource][(ns, name)] = obj
-        self._persist(resource, obj)
+        self._persist(resource, obj, durable)
         self._emit(resource, "ADDED", obj, None)
         return copy.deepcopy(obj)
 
@@ -306,10 +433,11 @@ class Store:
         return copy.deepcopy(new), True
 
     def update(self, resource: str, ns: str, name: str,
-               mutate: Callable[[dict[str, Any]], None], *, sync: bool = True) -> dict[str, Any]:
-        """Apply `mutate` to a copy of the object; store it if anything changed. sync=False
-        skips the fsyncs (still an atomic rename): for status, which the engine can
-        recompute from the runtime after a crash."""
+               mutate: Callable[[dict[str, Any]], None], *,
+               status_only: bool = False) -> dict[str, Any]:
+        """Apply `mutate` to a copy of the object; store it if anything changed (fsynced).
+        status_only: the change is a pod's status, which goes to the journal instead (the
+        engine can recompute it from the runtime after a crash)."""
         cur = self._objs[resource].get((ns, name))
         if cur is None:
             raise NotFound(schema.not_found(resource, name)["message"])
@@ -319,7 +447,10 @@ class Store:
             return copy.deepcopy(cur)
         new["metadata"]["resourceVersion"] = self._next_rv()
         self._objs[resource][(ns, name)] = new
-        self._persist(resource, new, sync=sync)
+        if status_only and resource == "pods":
+            self._journal_status(new)
+        else:
+            self._persist(resource, new)
         self._emit(resource, "MODIFIED", new, cur)
         return copy.deepcopy(new)
 
@@ -329,7 +460,7 @@ class Store:
             if obj["metadata"].get("uid") == uid:
                 def put(o: dict[str, Any]) -> None:
                     o["status"] = copy.deepcopy(status)
-                return self.update("pods", ns, name, put, sync=False)
+                return self.update("pods", ns, name, put, status_only=True)
         return None
 
     def remove(self, resource: str, ns: str, name: str,
