@@ -20,7 +20,6 @@ import json
 import logging
 import os
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -59,6 +58,7 @@ from podrun.logs.rotation import parse_size
 from podrun.runtime import execin
 from podrun.runtime.cgroups import CgroupManager, Layout, describe_not_enforced, detect_host
 from podrun.runtime.runtime import ContainerStartError, Runtime, SandboxOptions
+from podrun.runtime.trash import Trash
 from podrun.spec.decode import decode
 from podrun.spec.encode import to_dict
 from podrun.spec.types import Container, Pod, PodStatus
@@ -66,11 +66,19 @@ from podrun.spec.types import Container, Pod, PodStatus
 log = logging.getLogger("podrun.engine")
 
 ANN = "io.podrun."
-# Resync every pod this often even without events (the kubelet's syncFrequency is 1 min;
-# exits and probe results wake a worker at once, so this only catches what slipped).
-RESYNC_SECONDS = 10.0
+# Resync every pod this often even without events: the kubelet's syncFrequency (1 min).
+# Everything that needs a pod's attention sooner wakes its worker itself: exits and sandbox
+# death (pidfds), probe results, timers the planner asks for (backoff, activeDeadline), spec
+# updates, changes of the ConfigMaps and Secrets its volumes show, and the emptyDir
+# sizeLimit check (PodWorker._schedule). So this only catches what slipped; at 10 s it
+# was most of the daemon's idle CPU (a thread hop and a pause round trip per pod).
+RESYNC_SECONDS = 60.0
 # A sync that failed is retried after this (backOffOnTransientErrorPeriod .. backOffPeriod).
 ERROR_RETRY_SECONDS = (1.0, 10.0)
+# A container that could not start (ErrImagePull, ImagePullBackOff, CreateContainerConfigError,
+# ...) makes the kubelet's SyncPod fail, and its pod worker requeues a failed sync after
+# backOffPeriod (pod_workers.go completeWork), not at the next syncFrequency.
+START_FAILURE_RETRY_SECONDS = 10.0
 # Unknown sandboxes are removed only after this long, so static pods found after the
 # daemon's start are not mistaken for orphans.
 ORPHAN_GRACE_SECONDS = 30.0
@@ -96,9 +104,12 @@ class Engine:
             cgroups = CgroupManager.for_host(host, root=root)  # refuses a root outside cgroup2
             cgroups.setup()
         self.cgroup_layout = host.layout
+        # pod dirs and log dirs go the way of sandbox and container dirs: renamed away on
+        # the delete path, deleted in the background (podrun.runtime.trash)
+        self.trash = Trash([ctx.run_dir, ctx.root, ctx.log_dir])
         # pause caps each log file at containerLogMaxSize until the rotation reopens it
         # (docs/pause.md, "Logs"): a flood cannot fill the disk between two checks
-        self.runtime = Runtime(ctx.run_dir, ctx.root, cgroups=cgroups,
+        self.runtime = Runtime(ctx.run_dir, ctx.root, cgroups=cgroups, trash=self.trash,
                                log_max_bytes=parse_size(ctx.config.get("containerLogMaxSize")))
         shared = getattr(getattr(ctx, "images", None), "store", None)
         self.images = ImageManager(ctx.root / "images", registries=ctx.config.get("registries"),
@@ -125,6 +136,7 @@ class Engine:
 
     async def start(self) -> None:
         self._start_prober()
+        self.store.listeners.append(self._object_changed)
         self._housekeeping = asyncio.create_task(self._housekeep(), name="housekeeping")
 
     async def sync_pod(self, pod: dict[str, Any]) -> None:
@@ -176,6 +188,8 @@ class Engine:
                                  return_exceptions=True)
         for w in list(self.workers.values()):
             await w.stop_task()
+        # a clean shutdown leaves no half-deleted directory for the next start
+        await asyncio.to_thread(self.trash.wait_empty, 10.0)
         if self.prober is not None:
             with contextlib.suppress(Exception):
                 await self.prober.close()
@@ -214,6 +228,17 @@ class Engine:
                                        daemon_started_at=self.started_at)
         except TypeError as e:  # an interface mismatch must not take the daemon down
             log.error("prober unavailable: %s", e)
+
+    def _object_changed(self, entry: Any) -> None:
+        """A ConfigMap or Secret changed: sync the pods whose volumes show it now, rather
+        than at their next periodic resync."""
+        if entry.resource not in ("configmaps", "secrets"):
+            return
+        meta = entry.obj.get("metadata") or {}
+        for w in list(self.workers.values()):
+            if w.shows(entry.resource, meta.get("namespace") or "default",
+                       str(meta.get("name") or "")):
+                w.wake()
 
     def _images_in_use(self) -> set[str]:
         used: set[str] = set()
@@ -258,18 +283,20 @@ class Engine:
                     await asyncio.to_thread(
                         self.images.store.gc, int(cfg.get("imageGCHighThresholdPercent", 85)),
                         int(cfg.get("imageGCLowThresholdPercent", 80)), 120.0)
-                sandboxes = await asyncio.to_thread(self.runtime.list_sandboxes)
+                # the records alone: a pause round trip per sandbox every 5 s was a good
+                # part of the daemon's idle CPU
+                sandboxes = await asyncio.to_thread(self.runtime.sandbox_pod_uids)
                 now = time.monotonic()
-                for sb in sandboxes:
-                    known = sb.pod_uid in self.workers or self.store.get_pod_by_uid(sb.pod_uid)
-                    if known:
-                        seen.pop(sb.pod_uid, None)
+                stored = self.store.pod_uids()
+                for sid, pod_uid in sandboxes.items():
+                    if pod_uid in self.workers or pod_uid in stored:
+                        seen.pop(pod_uid, None)
                         continue
-                    first = seen.setdefault(sb.pod_uid, now)
+                    first = seen.setdefault(pod_uid, now)
                     if now - first >= ORPHAN_GRACE_SECONDS:
-                        log.info("removing sandbox %s of unknown pod %s", sb.id, sb.pod_uid)
-                        await asyncio.to_thread(self._remove_pod_leftovers, sb.pod_uid, None)
-                        seen.pop(sb.pod_uid, None)
+                        log.info("removing sandbox %s of unknown pod %s", sid, pod_uid)
+                        await asyncio.to_thread(self._remove_pod_leftovers, pod_uid, None)
+                        seen.pop(pod_uid, None)
                 self.backoff.gc(time.time())
                 await asyncio.to_thread(self._gc_network)
             except Exception:  # noqa: BLE001 - housekeeping must keep going
@@ -311,9 +338,9 @@ class Engine:
         self.sandboxes_of.pop(uid, None)
         pod_dir = self.ctx.root / "pods" / uid
         if pod_dir.exists():
-            _cleanup_pod_dir(pod_dir)
+            _cleanup_pod_dir(pod_dir, self.trash)
         if log_dir is not None:
-            shutil.rmtree(log_dir, ignore_errors=True)
+            self.trash.discard(log_dir)
 
 
 # ---- one pod --------------------------------------------------------------------------
@@ -576,12 +603,41 @@ class PodWorker:
 
     def _schedule(self, actions: PodActions) -> None:
         delays = [RESYNC_SECONDS]
+        if self.reason_cache:  # a start failed (or waits in a backoff)
+            delays.append(START_FAILURE_RETRY_SECONDS)
+        if self._has_size_limits():
+            from podrun.agent import eviction
+            delays.append(eviction.CHECK_INTERVAL_SECONDS)  # the kubelet's housekeeping
         if actions.wake_after is not None:
             delays.append(actions.wake_after + 0.01)
         ads = self.pod.spec.active_deadline_seconds if self.pod.spec else None
         if ads is not None and self.start_time is not None:
             delays.append(max(0.0, self.start_time + ads - time.time()) + 0.01)
         self.wake_after(min(delays))
+
+    def _has_size_limits(self) -> bool:
+        """An emptyDir with a sizeLimit: the eviction check runs on this pod's syncs."""
+        spec = self.pod.spec
+        return any(v.empty_dir is not None and v.empty_dir.size_limit is not None
+                   for v in (spec.volumes if spec else None) or ())
+
+    def shows(self, resource: str, namespace: str, name: str) -> bool:
+        """Whether a configMap/secret/projected volume of this pod shows that object, so
+        its change must reach the mounted files (refreshed by a sync)."""
+        spec = self.pod.spec
+        if namespace != self.namespace or spec is None:
+            return False
+        want_cm = resource == "configmaps"
+        for v in spec.volumes or ():
+            if want_cm and v.config_map is not None and v.config_map.name == name:
+                return True
+            if not want_cm and v.secret is not None and v.secret.secret_name == name:
+                return True
+            for src in (v.projected.sources or ()) if v.projected is not None else ():
+                ref = src.config_map if want_cm else src.secret
+                if ref is not None and ref.name == name:
+                    return True
+        return False
 
     async def _prepare_volumes(self, sandbox_id: str) -> bool:
         status = await asyncio.to_thread(self.engine.runtime.sandbox_status, sandbox_id)
@@ -690,7 +746,8 @@ class PodWorker:
             pod_uid=self.uid, hostname=self._hostname(),
             host_network=bool(spec.host_network), host_ipc=bool(spec.host_ipc),
             host_pid=bool(spec.host_pid),
-            share_process_namespace=bool(spec.share_process_namespace), cgroup_values=values)
+            share_process_namespace=bool(spec.share_process_namespace), cgroup_values=values,
+            record={"attempt": attempt, "podName": self.name, "podNamespace": self.namespace})
         self.engine.sandboxes_of.setdefault(self.uid, set()).add(sid)
         try:
             status = await asyncio.to_thread(self.engine.runtime.create_sandbox, sid, options)
@@ -1004,7 +1061,9 @@ class PodWorker:
             if fd is not None:
                 loop.remove_reader(fd)
                 os.close(fd)
-            await asyncio.sleep(0.01)  # pause reaps and writes the exit record
+            # pause reaps and records the exit a moment after the pidfd fires; the caller
+            # asks pause again (which also reports an exit it reaped but not yet recorded)
+            await asyncio.sleep(0.002)
 
     async def _kill_containers(self, obs: PodObservation, where: dict[str, tuple[str, Any]],
                                order: Any, *, grace: float | None, reason_message: str) -> None:
@@ -1549,19 +1608,21 @@ def _loopback_up(pause_pid: int) -> None:
                     "up"], check=False, capture_output=True, timeout=10)
 
 
-def _cleanup_pod_dir(pod_dir: Path) -> None:
-    try:
-        from podrun.agent import containers as C
-        C.cleanup_pod(pod_dir)
-    except ImportError:
-        pass
-    if pod_dir.exists():
-        from podrun.runtime import syscalls
-        from podrun.runtime.mounts import mounts_under
-        for mnt in mounts_under(pod_dir):
-            with contextlib.suppress(OSError):
-                syscalls.umount2(mnt, syscalls.MNT_DETACH)
-        shutil.rmtree(pod_dir, ignore_errors=True)
+def _cleanup_pod_dir(pod_dir: Path, trash: Trash) -> None:
+    """volumes.teardown without its rmtree: the shared binds and every mount below the pod
+    dir go now (no mount outlives its pod), the files go to the trash."""
+    from podrun.agent import volumes as V
+    from podrun.runtime import syscalls
+    from podrun.runtime.mounts import mounts_under
+    V.release_shared_sources(pod_dir)
+    V.unmount_all(pod_dir)
+    for mnt in mounts_under(pod_dir):
+        with contextlib.suppress(OSError):
+            syscalls.umount2(mnt, syscalls.MNT_DETACH)
+    leftover = mounts_under(pod_dir)
+    if leftover:
+        raise PodrunError(f"cleanup of {pod_dir}: still mounted: {', '.join(leftover)}")
+    trash.discard(pod_dir)
 
 
 def _read_all(path: Path) -> bytes:

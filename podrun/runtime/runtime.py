@@ -38,6 +38,7 @@ from podrun.runtime import execin, pause, syscalls
 from podrun.runtime.cgroups import CgroupManager, NotEnforced
 from podrun.runtime.mounts import mounts_under
 from podrun.runtime.stop import CgroupTarget, Pidfd, StopResult, stop_container
+from podrun.runtime.trash import Trash
 
 INIT_HELPER = Path(__file__).with_name("init.py")
 SHM_SIZE = "64m"  # containerd's defaultShmSize (BEHAVIOR.md 10.6)
@@ -68,6 +69,8 @@ class SandboxOptions:
     share_process_namespace: bool = False
     netns_path: str | None = None  # join this netns instead of making one
     cgroup_values: Mapping[str, str] = field(default_factory=dict)
+    # the caller's facts (attempt, pod name), kept in sandbox.json from its first write
+    record: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def containers_get_pid_ns(self) -> bool:
@@ -107,7 +110,8 @@ class Runtime:
     every query reads pause and the run dir, so a new instance adopts running pods."""
 
     def __init__(self, run_dir: Path, root_dir: Path, *, cgroups: CgroupManager | None,
-                 pause_binary: Path | None = None, log_max_bytes: int | None = None) -> None:
+                 pause_binary: Path | None = None, log_max_bytes: int | None = None,
+                 trash: Trash | None = None) -> None:
         """log_max_bytes: pause's per-file log budget (containerLogMaxSize), None: none."""
         self.run_dir = Path(run_dir)
         self.root_dir = Path(root_dir)
@@ -117,6 +121,10 @@ class Runtime:
         self._cgroup_of: dict[str, str | None] = {}  # container id -> cgroupsPath (immutable)
         (self.run_dir / "sandboxes").mkdir(parents=True, exist_ok=True, mode=0o700)
         (self.root_dir / "containers").mkdir(parents=True, exist_ok=True, mode=0o700)
+        # removed directories are renamed away at once and deleted in the background;
+        # what a crash left there is deleted now
+        self.trash = trash if trash is not None else Trash([self.run_dir, self.root_dir])
+        self.trash.empty_later()
 
     # ---- paths -----------------------------------------------------------------------
 
@@ -161,6 +169,7 @@ class Runtime:
                 syscalls.mount("shm", str(shm), "tmpfs", syscalls.MS_NOSUID | syscalls.MS_NODEV
                                | syscalls.MS_NOEXEC, f"mode=1777,size={SHM_SIZE}")
             record = {
+                **options.record,
                 "id": sandbox_id, "podUID": options.pod_uid, "createdAt": time.time_ns(),
                 "hostname": options.hostname, "hostNetwork": options.host_network,
                 "hostIPC": options.host_ipc, "hostPID": options.host_pid,
@@ -222,6 +231,17 @@ class Runtime:
                     continue
         return out
 
+    def sandbox_pod_uids(self) -> dict[str, str]:
+        """{sandbox id: pod uid} from the records alone: no pause round trip per sandbox,
+        for the periodic orphan scan (which needs nothing else)."""
+        out = {}
+        for d in (self.run_dir / "sandboxes").iterdir():
+            try:
+                out[d.name] = str(json.loads((d / "sandbox.json").read_bytes())["podUID"])
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+        return out
+
     def sandbox_pidfd(self, sandbox_id: str) -> int | None:
         """A pidfd of pause, readable when the sandbox dies (the caller closes it)."""
         pid = pause.read_pause_pid(self.sandbox_dir(sandbox_id))
@@ -258,19 +278,12 @@ class Runtime:
             _umount_quiet(Path(rec["shm"]))
         self._remove_pod_cgroup_if_unused(rec["podUID"], sandbox_id)
         # anything still mounted below (a pinned netns the caller did not release) would
-        # make rmtree fail half-way: detach it, and drop the record last so a failed
-        # removal stays visible to list_sandboxes (and is retried)
+        # outlive the sandbox: detach it; then the directory leaves sandboxes/ in one
+        # rename (until then list_sandboxes sees it and a failed removal is retried)
         for mnt in mounts_under(d):
             if mnt != str(d):
                 _umount_quiet(Path(mnt))
-        for child in d.iterdir():
-            if child.name != "sandbox.json":
-                if child.is_dir() and not child.is_symlink():
-                    shutil.rmtree(child)
-                else:
-                    child.unlink()
-        (d / "sandbox.json").unlink(missing_ok=True)
-        d.rmdir()
+        self.trash.discard(d)
 
     def _remove_pod_cgroup_if_unused(self, pod_uid: str, sandbox_id: str) -> None:
         if self.cgroups is None:
@@ -480,8 +493,8 @@ class Runtime:
         cdir = self.container_dir(cid)
         if cdir.exists():
             _umount_quiet(cdir / "rootfs")
-            shutil.rmtree(cdir)
-        shutil.rmtree(d / "containers" / cid, ignore_errors=True)
+            self.trash.discard(cdir)
+        self.trash.discard(d / "containers" / cid)
         cfg_path.with_suffix(".error").unlink(missing_ok=True)
         cfg_path.unlink(missing_ok=True)
         self._cgroup_of.pop(cid, None)
@@ -530,17 +543,15 @@ def _check_id(kind: str, value: str) -> str:
 
 
 def _write_json_atomic(path: Path, data: Any) -> None:
+    """tmp file + rename: a reader (and a daemon restarted after a SIGKILL) sees the old or
+    the new content, never a mix. No fsync: these files describe live processes (pause and
+    its containers) and live in the run dir, tmpfs by default; after a power loss there is
+    nothing left for them to describe, and a daemon crash does not lose the page cache.
+    The fsyncs cost up to tens of ms per pod start on a busy disk."""
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w") as f:
         json.dump(data, f)
-        f.flush()
-        os.fsync(f.fileno())
     os.replace(tmp, path)
-    dfd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
 
 
 def _umount_quiet(path: Path) -> None:
