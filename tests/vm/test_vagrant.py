@@ -1,7 +1,8 @@
 """Full mode (PODRUN_VAGRANT_TEST=1), on the HOST: `vagrant up` with vagrant-libvirt and a
 box built from the VM stage's image proves the top-level Vagrantfile: the checkout is
-synced, provisioning installs podrun the README's way and runs the test command, and
-`vagrant ssh -c 'sudo podrun version'` works.
+synced, provisioning installs podrun the README's way, runs the test command and
+examples/run (podrun under systemd with the example pods), and `vagrant ssh -c 'sudo podrun
+get pods'` lists them.
 
 Needs the Debian packages vagrant, vagrant-libvirt, libvirt-daemon-system, qemu-utils and
 dnsmasq-base; libvirtd is started by hand when it is not running (and stopped afterwards).
@@ -106,6 +107,11 @@ def test_vagrant_up_provisions_and_runs_the_tests(libvirtd: None, tmp_path: Path
         assert version.returncode == 0, version.stdout
         assert any(line.startswith("podrun ") for line in version.stdout.splitlines()), \
             version.stdout
+        # examples/run started the daemon under systemd: the example pods are listed.
+        pods = vagrant("ssh", "-c", "sudo podrun get pods && systemctl is-active podrun "
+                       "podrun-pods", timeout=300)
+        assert pods.returncode == 0, pods.stdout
+        assert "web" in pods.stdout and "Running" in pods.stdout, pods.stdout
     finally:
         vagrant("destroy", "-f", timeout=600)
         vagrant("box", "remove", "--force", "--all", harness.BOX_NAME, timeout=300)
