@@ -66,7 +66,7 @@ KIND_RESOURCE = {"Pod": "pods", "ConfigMap": "configmaps", "Secret": "secrets"}
 
 def fail(message: str, code: int = 1) -> NoReturn:
     echo(message if message.startswith(("error:", "Error from server", "The "))
-               else f"error: {message}", err=True)
+         else f"error: {message}", err=True)
     sys.exit(code)
 
 
@@ -160,6 +160,23 @@ def _json_document(text: str) -> list[Any] | None:
         return None
 
 
+def _yaml_documents(text: str, source: str) -> list[Any]:
+    """Every document of a YAML manifest, read by libyaml when PyYAML has it (about ten
+    times faster than PyYAML's Python parser, on every apply); a text libyaml refuses is
+    read again by the Python parser, whose error message podrun has always printed."""
+    import yaml
+    loader = getattr(yaml, "CSafeLoader", None)
+    if loader is not None:
+        try:
+            return list(yaml.load_all(text, Loader=loader))
+        except yaml.YAMLError:
+            pass
+    try:
+        return list(yaml.safe_load_all(text))
+    except yaml.YAMLError as e:
+        fail(f"error: error parsing {source}: {e}")
+
+
 def _raw_objects(filenames: tuple[str, ...]) -> list[tuple[str, dict[str, Any]]]:
     """(source, raw document) for every object of the -f arguments; List kinds expanded.
     Raw so the daemon applies the unknown-field rules (fieldValidation) itself."""
@@ -172,11 +189,7 @@ def _raw_objects(filenames: tuple[str, ...]) -> list[tuple[str, dict[str, Any]]]
     for source, text in sources:
         docs = _json_document(text)
         if docs is None:
-            import yaml
-            try:
-                docs = list(yaml.safe_load_all(text))
-            except yaml.YAMLError as e:
-                fail(f"error: error parsing {source}: {e}")
+            docs = _yaml_documents(text, source)
         for doc in docs:
             if doc is None:
                 continue

@@ -54,6 +54,10 @@ class WaitTimeout(ClientError):
     """A watch reached its deadline before the condition (the caller words the error)."""
 
 
+class RequestTimeout(ClientError):
+    """The daemon did not answer within the client's timeout."""
+
+
 class Response:
     __slots__ = ("code", "headers", "body", "warnings")
 
@@ -207,7 +211,7 @@ class Client:
                 raise
         except TimeoutError:
             s.close()
-            raise ClientError(f"timed out talking to the podrun daemon at {self.socket_path}") from None
+            raise RequestTimeout(f"timed out talking to the podrun daemon at {self.socket_path}") from None
         except BaseException:
             s.close()
             raise
@@ -251,7 +255,12 @@ class Client:
         passes with the stream still open."""
         data = None if body is None else json.dumps(body).encode()
         timeout = None if deadline is None else max(0.001, deadline - time.monotonic())
-        ex = self._open(method, path, query, data, "application/json", timeout)
+        try:
+            ex = self._open(method, path, query, data, "application/json", timeout)
+        except RequestTimeout:
+            if deadline is not None:
+                raise WaitTimeout("deadline reached") from None
+            raise
         try:
             if ex.status >= 400:
                 raise ApiStatusError(_status_of(ex.status, ex.read_all()))

@@ -220,3 +220,32 @@ def test_fast_path_imports_no_click_yaml_or_daemon(env: tuple[Server, Path]) -> 
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr
     assert "pod/j created" in r.stdout and "imported: []" in r.stdout, r.stdout
+
+
+def test_yaml_errors_keep_the_python_parsers_wording(capsys: pytest.CaptureFixture[str]) -> None:
+    """libyaml reads the manifests; its error messages differ, so a broken one is worded by
+    PyYAML's Python parser as before."""
+    import yaml
+
+    from podrun.cli_core import _yaml_documents
+    text = "apiVersion: v1\nkind: Pod\nmetadata: {name: [x\n"
+    with pytest.raises(yaml.YAMLError) as want:
+        list(yaml.safe_load_all(text))
+    with pytest.raises(SystemExit) as e:
+        _yaml_documents(text, "pod.yaml")
+    assert e.value.code == 1
+    assert capsys.readouterr().err == f"error: error parsing pod.yaml: {want.value}\n"
+    two = MANIFEST + "---\n" + MANIFEST.replace("name: web", "name: two")
+    assert _yaml_documents(two, "x") == list(yaml.safe_load_all(two))
+
+
+def test_a_wait_deadline_shorter_than_a_request_is_the_wait_timeout(
+        env: tuple[Server, Path], capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    srv, d = env
+    (d / "pod.yaml").write_text(MANIFEST)
+    for timeout in ("1ms", "1ns", "300ms"):
+        code, _, err = via_fast(srv, ["apply", "-f", str(d / "pod.yaml"), "--wait",
+                                      "--timeout", timeout], capsys, monkeypatch)
+        assert (code, err) == (1, "error: timed out waiting for the condition on pods/web "
+                                  f"(--timeout {timeout})\n")
