@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 import time
 
@@ -113,39 +114,60 @@ def _resource(name: str) -> str:
 def read_manifest_sources(filenames: tuple[str, ...]) -> list[tuple[str, str]]:
     """(source name, text) for each -f argument: a file, a directory (its .yaml/.yml/.json
     files, sorted, not recursive, dot-files skipped, as kubectl) or "-" for stdin."""
-    from pathlib import Path  # the sources are named as Path spells them
     sources: list[tuple[str, str]] = []
     for name in filenames:
         if name == "-":
             sources.append(("-", _decode_bytes(sys.stdin.buffer.read(), "-")))
             continue
-        path = Path(name)
-        if path.is_dir():
-            files = sorted(p for p in path.iterdir()
-                           if p.is_file() and not p.name.startswith(".")
-                           and p.suffix in MANIFEST_EXTENSIONS)
+        path = path_name(name)
+        if os.path.isdir(path):
+            base = path if path.endswith("/") else path + "/"
+            files = [path_name(base + n) for n in sorted(os.listdir(path))
+                     if not n.startswith(".") and os.path.splitext(n)[1] in MANIFEST_EXTENSIONS
+                     and os.path.isfile(base + n)]
             if not files:
                 raise UsageError(f'no manifest files (.yaml, .yml, .json) in directory "{name}"')
-        elif path.exists():
+        elif os.path.exists(path):
             files = [path]
         else:
             raise UsageError(f'the path "{name}" does not exist')
         for f in files:
             try:
-                data = f.read_bytes()
+                with open(f, "rb") as fh:
+                    data = fh.read()
             except OSError as e:
                 fail(f"error: cannot read {f}: {e.strerror}")
-            sources.append((str(f), _decode_bytes(data, str(f))))
+            sources.append((f, _decode_bytes(data, f)))
     return sources
 
 
-def _decode_bytes(data: bytes, source: str) -> str:
+def path_name(path: str) -> str:
+    """str(pathlib.PurePosixPath(path)), the way podrun names a manifest in its messages,
+    without pathlib's import: "." parts and repeated or trailing slashes dropped, a root of
+    exactly two slashes kept."""
+    if not path:
+        return "."
+    root = "/" if path.startswith("/") else ""
+    if path.startswith("//") and not path.startswith("///"):
+        root = "//"
+    return root + "/".join(p for p in path.split("/") if p and p != ".") or "."
+
+
+def podrun_error() -> type[Exception]:
+    """podrun.errors.PodrunError, imported only once something failed (in an `except`
+    clause, which is evaluated only then): podrun.errors imports dataclasses, ~5 ms of a
+    command's start-up."""
     from podrun.errors import PodrunError
+    return PodrunError
+
+
+def _decode_bytes(data: bytes, source: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
-        raise PodrunError(f"{source}: not valid UTF-8 (byte {e.start}, line {line})") from None
+        raise podrun_error()(
+            f"{source}: not valid UTF-8 (byte {e.start}, line {line})") from None
 
 
 def _json_document(text: str) -> list[Any] | None:
@@ -180,10 +202,9 @@ def _yaml_documents(text: str, source: str) -> list[Any]:
 def _raw_objects(filenames: tuple[str, ...]) -> list[tuple[str, dict[str, Any]]]:
     """(source, raw document) for every object of the -f arguments; List kinds expanded.
     Raw so the daemon applies the unknown-field rules (fieldValidation) itself."""
-    from podrun.errors import PodrunError, UnsupportedKind
     try:
         sources = read_manifest_sources(filenames)
-    except PodrunError as e:
+    except podrun_error() as e:
         fail(f"error: {e}")
     out: list[tuple[str, dict[str, Any]]] = []
     for source, text in sources:
@@ -201,6 +222,7 @@ def _raw_objects(filenames: tuple[str, ...]) -> list[tuple[str, dict[str, Any]]]
                 if kind not in KIND_RESOURCE:
                     if not kind:
                         fail(f"error: error validating {source}: kind not set")
+                    from podrun.errors import UnsupportedKind
                     fail(f"error: {source}: {UnsupportedKind(str(kind), str(item.get('apiVersion', '')))}")
                 out.append((source, item))
     return out

@@ -202,7 +202,8 @@ def test_delete_wait_returns_when_the_pod_is_gone(env: tuple[Server, Path],
 
 
 def test_fast_path_imports_no_click_yaml_or_daemon(env: tuple[Server, Path]) -> None:
-    """A JSON apply and a get through the installed launcher's way in (python -S)."""
+    """A JSON apply and a get the installed launcher's way (python -S), here even without
+    site-packages on the path: the fast path needs no third-party package."""
     srv, d = env
     (d / "pod.json").write_text(json.dumps({
         "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "j"},
@@ -214,9 +215,10 @@ def test_fast_path_imports_no_click_yaml_or_daemon(env: tuple[Server, Path]) -> 
         "for argv in (['apply', '-f', sys.argv[2]], ['get', 'pods']):\n"
         "    cli_fast.run_command(cli_fast.dispatch(['--socket', sys.argv[1], *argv]))\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('click', 'yaml', 'httpx',"
-        " 'aiohttp') or m.startswith('podrun.agent') or m in ('http.client', 'typing'))\n"
+        " 'aiohttp') or m.startswith('podrun.agent') or m in ('http.client', 'typing',"
+        " 'pathlib', 'dataclasses', 'urllib.parse'))\n"
         "print('imported:', bad)\n")
-    r = subprocess.run([sys.executable, "-c", code, str(srv.sock), str(d / "pod.json")],
+    r = subprocess.run([sys.executable, "-S", "-c", code, str(srv.sock), str(d / "pod.json")],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr
     assert "pod/j created" in r.stdout and "imported: []" in r.stdout, r.stdout
