@@ -1,11 +1,9 @@
-"""Run by test_systemd.py as a systemd service with Delegate=yes (the way podrun's daemon
-runs): finds the delegated subtree, moves itself into <unit>/daemon, creates a pod there
-through podrun's runtime and reports what it saw as one JSON line on stdout.
+"""Run by test_systemd.py as a systemd service with Delegate=yes, for a unit that holds its
+pods itself (enter_delegated_subtree; the shipped units use podrun-pods.service instead):
+finds the delegated subtree, moves itself into <unit>/daemon, creates a pod there through
+podrun's runtime and reports what it saw as JSON lines on stdout.
 
     python delegated_pod.py all ROOTFS WORKDIR    create a pod, OOM test, remove the pod
-    python delegated_pod.py auto ROOTFS WORKDIR   first run (no pod yet in WORKDIR): create a
-        pod with a running container and leave it running; next run (after `systemctl
-        restart`): adopt that pod, OOM test in a second container, remove the pod
 """
 
 from __future__ import annotations
@@ -84,15 +82,12 @@ def check(rt: Runtime, seen: dict[str, object]) -> dict[str, object]:
 
 def main(argv: list[str]) -> int:
     mode, rootfs, work = argv[1], Path(argv[2]), Path(argv[3])
+    if mode != "all":
+        print(f"unknown mode {mode!r}", file=sys.stderr)
+        return 2
     rt, seen = runtime(work)
-    if mode == "all":
-        print(json.dumps(start(rt, dict(seen), rootfs)), flush=True)
-        out = check(rt, dict(seen))
-    elif (work / "run/sandboxes/sb1").exists():
-        out = check(rt, seen)
-    else:
-        out = start(rt, seen, rootfs)
-    print(json.dumps(out), flush=True)
+    print(json.dumps(start(rt, dict(seen), rootfs)), flush=True)
+    print(json.dumps(check(rt, dict(seen))), flush=True)
     return 0
 
 

@@ -189,7 +189,7 @@ def _shipped_units() -> list[Path]:
 @pytest.fixture
 def shipped_units(tmp_path: Path) -> Iterator[None]:
     """The checkout's units installed the README's way (examples/run: @VENV@ -> .venv, into
-    /etc/systemd/system), with localhost/podrun-vmtest:1 imported once the daemon runs.
+    /etc/systemd/system), and an archive of localhost/podrun-vmtest:1 in tmp_path.
     Afterwards: the pod deleted through the daemon, both units stopped and removed, and the
     daemon's directories removed if the test created them."""
     if not full_cgroup_v2():
