@@ -640,13 +640,18 @@ class PodWorker:
         return False
 
     async def _prepare_volumes(self, sandbox_id: str) -> bool:
-        status = await asyncio.to_thread(self.engine.runtime.sandbox_status, sandbox_id)
-        if not status.ready:
-            return False
-        ok = await asyncio.to_thread(self._prepare_pod_files, status)
-        if not ok:
+        ok = await asyncio.to_thread(self._prepare_volumes_now, sandbox_id)
+        if ok is False:
             self.wake_after(2.0)  # retry the mount, as the kubelet's sync retries
-        return ok
+        return bool(ok)
+
+    def _prepare_volumes_now(self, sandbox_id: str) -> bool | None:
+        """The sandbox's status and the pod files in one trip to a thread (each hop costs
+        a few ms on a busy host, on the way to Running); None: the sandbox is not ready."""
+        status = self.engine.runtime.sandbox_status(sandbox_id)
+        if not status.ready:
+            return None
+        return self._prepare_pod_files(status)
 
     async def _act(self, a: PodActions, obs: PodObservation,
                    where: dict[str, tuple[str, Any]], volumes_ready: bool) -> bool:
@@ -879,23 +884,30 @@ class PodWorker:
         except ImagePullFailure as e:
             self.reason_cache[start.name] = StartFailure(reason=e.reason, message=e.message)
             return False
-        sandbox = await asyncio.to_thread(self.engine.runtime.sandbox_status, sandbox_id)
         try:
             from podrun.agent import containers as C
-            launch = await asyncio.to_thread(
-                C.build_container, self._pod_context(sandbox), c, _image_config(C, image),
-                restart_count=restart, is_init=start.kind is not ContainerKind.REGULAR)
         except ImportError:
             self.reason_cache[start.name] = StartFailure(
                 reason="CreateContainerConfigError",
                 message="this podrun build cannot build container configs yet")
             return False
-        except PodrunError as e:
+
+        def build() -> tuple[Any, Any]:
+            """The sandbox's status and the container's config in one trip to a thread."""
+            sandbox = self.engine.runtime.sandbox_status(sandbox_id)
+            try:
+                return sandbox, C.build_container(
+                    self._pod_context(sandbox), c, _image_config(C, image),
+                    restart_count=restart, is_init=start.kind is not ContainerKind.REGULAR)
+            except PodrunError as e:
+                return sandbox, e
+        sandbox, launch = await asyncio.to_thread(build)
+        if isinstance(launch, PodrunError):
             reason = ("CreateContainerConfigError"
-                      if type(e).__name__ == "CreateContainerConfigError"
+                      if type(launch).__name__ == "CreateContainerConfigError"
                       else "CreateContainerError")
-            self.reason_cache[start.name] = StartFailure(reason=reason, message=str(e))
-            self.event("Warning", "Failed", f"Error: {e}")
+            self.reason_cache[start.name] = StartFailure(reason=reason, message=str(launch))
+            self.event("Warning", "Failed", f"Error: {launch}")
             return False
         for type_, reason, message in launch.events:
             self.event(type_, reason, message)
