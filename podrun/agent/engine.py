@@ -369,6 +369,7 @@ class PodWorker:
         self._wake = asyncio.Event()
         self._timer: asyncio.TimerHandle | None = None
         self.reason_cache: dict[str, StartFailure] = {}
+        self._start_failed = False  # a container start failed in the last _act
         self.tracked: dict[str, _Tracked] = {}
         self.watchers: dict[int, str] = {}  # pidfd -> what it watches
         self.terminating = False
@@ -583,9 +584,12 @@ class PodWorker:
         self._publish(obs)
         self._arm_watchers(obs, where)
         self._schedule(actions)
-        if changed:
+        if changed and not self._start_failed:
             # what this sync started may already have exited (or be due for the next
-            # step, e.g. the next init container): plan again at once
+            # step, e.g. the next init container): plan again at once. Not after a start
+            # that failed (ErrImagePull, CreateContainerConfigError): the kubelet's SyncPod
+            # returns that error and its worker retries after backOffPeriod, so the
+            # reason is what the status shows until then (_schedule).
             self.wake()
 
     async def _check_eviction(self, obs: PodObservation, now: float) -> None:
@@ -655,6 +659,7 @@ class PodWorker:
 
     async def _act(self, a: PodActions, obs: PodObservation,
                    where: dict[str, tuple[str, Any]], volumes_ready: bool) -> bool:
+        self._start_failed = False
         if a.is_noop and not a.backoff and not a.pod_done:
             return False
         changed = False
@@ -702,12 +707,14 @@ class PodWorker:
         for start in a.init_containers_to_start:
             ok = await self._start_container(start, sandbox.id, obs)
             changed = changed or ok or start.name not in self.reason_cache
+            self._start_failed |= not ok and start.name in self.reason_cache
             if not ok and start.kind is not ContainerKind.SIDECAR:
                 break
         else:
             for start in a.containers_to_start:
                 ok = await self._start_container(start, sandbox.id, obs)
                 changed = changed or ok or start.name not in self.reason_cache
+                self._start_failed |= not ok and start.name in self.reason_cache
         for w in a.backoff.values():
             self.reason_cache[w.name] = w.start_failure
             self.event("Warning", "BackOff", w.event_message)

@@ -51,6 +51,7 @@ IMAGES_UNAVAILABLE = "the image service is not available yet in this podrun buil
 HEADER_TIMEOUT = 15.0     # a connection's request headers, and an idle keep-alive connection
 BODY_TIMEOUT = 30.0       # a request body, once the headers are in
 MAX_CONNECTIONS = 256     # open connections; more get 429 (each costs an fd and ~100 KiB)
+LISTEN_BACKLOG = 1024     # connections waiting for accept() (a burst of CLI calls, a flood)
 MAX_BODY_DECODES = 4      # bodies read and decoded at once (each up to MAX_BODY_BYTES)
 MAX_YAML_BODY_BYTES = 512 * 1024  # PyYAML's pure-Python loader: ~1 ms a key on this host
 MAX_NESTING = 100         # a Pod is ~12 levels deep; Python's recursion limit is 1000
@@ -735,7 +736,9 @@ async def serve_unix(app: web.Application, path: Path, *, mode: int = 0o600,
         path.unlink()
     old = os.umask(0o777 & ~mode)
     try:
-        site = _LimitedUnixSite(runner, str(path))
+        # a burst of clients must queue, not see EAGAIN (aiohttp's default backlog is 128;
+        # the kernel caps it at net.core.somaxconn)
+        site = _LimitedUnixSite(runner, str(path), backlog=LISTEN_BACKLOG)
         await site.start()
     finally:
         os.umask(old)
