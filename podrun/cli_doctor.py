@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
 
 import click
 
-from podrun.defaults import DEFAULTS
+from podrun.defaults import CGROUP_ROOT_FILE, DEFAULTS
 
 
 @click.command()
@@ -18,8 +19,8 @@ from podrun.defaults import DEFAULTS
 @click.option("--run-dir", default=DEFAULTS["runDir"], show_default=True,
               help="Runtime state directory.")
 @click.option("--cgroup-root", default=None,
-              help="podrun's cgroup v2 subtree (default: the daemon's default, podrun/ under "
-                   "the cgroup v2 mount).")
+              help="podrun's cgroup v2 subtree (default: the one the daemon chose, recorded in "
+                   "<root>/cgroup-root; else podrun/ under the cgroup v2 mount).")
 @click.option("--cni-conf-dir", default=DEFAULTS["cniConfDir"], show_default=True,
               help="CNI config directory (podrun's own cni/ when it holds no config).")
 @click.option("--cni-bin-dir", default=DEFAULTS["cniBinDir"], show_default=True,
@@ -41,6 +42,9 @@ def doctor(fix: bool, root: str, run_dir: str, cgroup_root: str | None, cni_conf
     from podrun.agent.doctor import Doctor, DoctorConfig, format_report
     from podrun.network.cni import conf_files, shipped_cni_dir
 
+    if not cgroup_root:  # the subtree the daemon chose (under systemd: the pods unit's)
+        with contextlib.suppress(OSError):
+            cgroup_root = (Path(root) / CGROUP_ROOT_FILE).read_text().strip() or None
     cg: Path | None = Path(cgroup_root) if cgroup_root else None
     if cg is None:
         from podrun.runtime.cgroups import detect_host

@@ -12,3 +12,6 @@ DEFAULTS = {
     "cgroupRoot": "",  # "": podrun under the detected cgroup v2 mount (docs/cgroups.md)
 }
 DEFAULT_CONFIG = "/etc/podrun/config.yaml"
+# <root>/cgroup-root: the cgroup subtree the last daemon put its pods in (read by `podrun
+# doctor`, which otherwise could not know the systemd pods unit's subtree)
+CGROUP_ROOT_FILE = "cgroup-root"

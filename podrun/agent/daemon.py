@@ -24,7 +24,7 @@ import click
 
 log = logging.getLogger("podrun.daemon")
 
-from podrun.defaults import DEFAULT_CONFIG, DEFAULTS  # noqa: E402 - re-exported
+from podrun.defaults import CGROUP_ROOT_FILE, DEFAULT_CONFIG, DEFAULTS  # noqa: E402 - re-exported
 
 # Flag name -> config key (the kubelet's KubeletConfiguration name where one exists).
 FLAG_KEYS = {
@@ -287,10 +287,20 @@ class Daemon:
         holds the pods (podrun-pods.service), so `systemctl restart podrun` never meets them
         (docs/cgroups.md "Under systemd"); else "" (the default below the cgroup v2 mount)."""
         if self.s.cgroup_root:
-            return self.s.cgroup_root
-        from podrun.runtime.cgroups import systemd_pods_root
-        root = systemd_pods_root()
-        return str(root) if root is not None else ""
+            root = self.s.cgroup_root
+        else:
+            from podrun.runtime.cgroups import systemd_pods_root
+            found = systemd_pods_root()
+            root = str(found) if found is not None else ""
+        return root
+
+    def record_cgroup_root(self, root: str) -> None:
+        """<root>/cgroup-root: the subtree this daemon's pods live in, which `podrun doctor`
+        run from a shell audits (it cannot know the systemd pods unit's subtree itself)."""
+        note = self.s.root / CGROUP_ROOT_FILE
+        tmp = note.with_name(note.name + ".tmp")
+        tmp.write_text(root + "\n")
+        tmp.replace(note)
 
     async def start(self) -> None:
         from podrun.agent import DaemonContext, PlaceholderPodManager, create_pod_manager
@@ -309,10 +319,12 @@ class Daemon:
                 log.warning("cannot import %s: %s", mod, e)
         self.store = Store(s.root)
         self.store.load()
+        cgroup_root = self.cgroup_root()
+        self.record_cgroup_root(cgroup_root)
         ctx = DaemonContext(store=self.store, node_name=s.node_name, root=s.root,
                             run_dir=s.run_dir, log_dir=s.log_dir, manifest_dir=s.manifest_dir,
                             cni_conf_dir=s.cni_conf_dir, cni_bin_dir=s.cni_bin_dir,
-                            cgroup_root=self.cgroup_root(), config=s.config)
+                            cgroup_root=cgroup_root, config=s.config)
         ctx.images = self.images = make_image_service(s)
         self.manager = (PlaceholderPodManager(ctx) if s.pod_engine == "none"
                         else create_pod_manager(ctx))

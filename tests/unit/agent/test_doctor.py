@@ -397,3 +397,30 @@ def test_stopped_sandbox_of_a_live_pod_must_not_keep_its_network(tree: Tree) -> 
     assert found == {}  # its record, shm, rootfs and cgroups are the pod's to keep
     assert tree.doctor().run(fix=True).exit_code == 0
     assert (sb / "sandbox.json").exists()
+
+
+def test_cli_audits_the_cgroup_root_the_daemon_recorded(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under the systemd units the pods live in podrun-pods.service's subtree: a `podrun
+    doctor` from a shell must audit that one (the daemon records it in <root>/cgroup-root),
+    and an explicit --cgroup-root still wins."""
+    from click.testing import CliRunner
+
+    from podrun import cli_doctor
+    from podrun.agent import doctor as doctor_mod
+    from podrun.defaults import CGROUP_ROOT_FILE
+
+    seen: list[Path | None] = []
+
+    class Spy(doctor_mod.Doctor):
+        def __init__(self, cfg: DoctorConfig) -> None:
+            seen.append(cfg.cgroup_root)
+            raise SystemExit(0)
+
+    monkeypatch.setattr(doctor_mod, "Doctor", Spy)
+    pods_root = "/sys/fs/cgroup/system.slice/podrun-pods.service/pods"
+    (tmp_path / CGROUP_ROOT_FILE).write_text(pods_root + "\n")
+    args = ["--root", str(tmp_path), "--run-dir", str(tmp_path / "run")]
+    CliRunner().invoke(cli_doctor.doctor, args)
+    CliRunner().invoke(cli_doctor.doctor, [*args, "--cgroup-root", "/sys/fs/cgroup/x"])
+    assert seen == [Path(pods_root), Path("/sys/fs/cgroup/x")]
