@@ -610,16 +610,24 @@ def _pick_container(pod: dict[str, Any], container: str | None) -> str:
     return chosen
 
 
-def logs(socket: str, name: str, namespace: str | None, container: str | None,
-         follow: bool, previous: bool, tail: int, timestamps: bool, since: str | None) -> None:
-    """Print a container's logs."""
+def _container_of(socket: str, name: str, namespace: str | None,
+                  container: str | None) -> tuple[str, str, Any, str]:
+    """logs/exec: the pod's namespace and name (a "pod/" prefix dropped), a client and the
+    container meant (kubectl's default-container rules: _pick_container)."""
     from podrun.api.client import pod_path
     if name.startswith("pod/"):
         name = name[4:]
     ns = namespace or "default"
     client = client_for(socket)
     pod = run_api(lambda: client.get(pod_path(ns, name)))
-    c = _pick_container(pod, container)
+    return ns, name, client, _pick_container(pod, container)
+
+
+def logs(socket: str, name: str, namespace: str | None, container: str | None,
+         follow: bool, previous: bool, tail: int, timestamps: bool, since: str | None) -> None:
+    """Print a container's logs."""
+    from podrun.api.client import pod_path
+    ns, name, client, c = _container_of(socket, name, namespace, container)
     q: dict[str, Any] = {"container": c, "follow": "true" if follow else None,
                          "previous": "true" if previous else None,
                          "tailLines": tail if tail >= 0 else None,
@@ -641,17 +649,12 @@ def logs(socket: str, name: str, namespace: str | None, container: str | None,
 def exec_(socket: str, name: str, command: tuple[str, ...], namespace: str | None,
           container: str | None, stdin: bool, tty: bool) -> None:
     """Run a command in a container (podrun exec NAME -- CMD ...); exits with its code."""
-    from podrun.api.client import pod_path
-    if name.startswith("pod/"):
-        name = name[4:]
-    ns = namespace or "default"
-    client = client_for(socket)
-    pod = run_api(lambda: client.get(pod_path(ns, name)))
-    c = _pick_container(pod, container)
+    ns, name, client, c = _container_of(socket, name, namespace, container)
     if tty and not stdin:
         echo("Unable to use a TTY - input is not a terminal or the right kind of file",
                    err=True)
         tty = False
+    from podrun.api.client import pod_path
     from podrun.api.exec_client import run_exec
     code = run_api(lambda: run_exec(client.socket_path, pod_path(ns, name) + "/exec",
                                     list(command), c, stdin, tty))

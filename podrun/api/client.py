@@ -10,6 +10,8 @@ import os
 import socket
 import time
 
+from podrun.api.reasons import REASONS
+
 TYPE_CHECKING = False  # typing costs the CLI's start-up ~2 ms; only the type checker needs it
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -17,14 +19,6 @@ if TYPE_CHECKING:
 
 DEFAULT_SOCKET = "/run/podrun/podrun.sock"
 TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io, application/json"
-# schema.REASONS, repeated so the CLI does not import the API schema module
-REASONS = {
-    400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
-    405: "MethodNotAllowed", 406: "NotAcceptable", 409: "Conflict", 410: "Expired",
-    413: "RequestEntityTooLarge", 415: "UnsupportedMediaType", 422: "Invalid",
-    429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable",
-    504: "Timeout",
-}
 MAX_HEADER_LINE = 1 << 16
 
 

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from podrun.api.reasons import REASONS
 from podrun.errors import FieldError
 
 # Resource name (URL segment) -> kind, as in the API server's discovery.
@@ -18,14 +19,6 @@ SINGULAR = {"pods": "pod", "configmaps": "configmap", "secrets": "secret", "even
 # The API server's request body limit (apiserver's MaxRequestBodyBytes is 3 MiB).
 MAX_BODY_BYTES = 3 * 1024 * 1024
 
-# HTTP code -> v1 StatusReason (k8s.io/apimachinery/pkg/apis/meta/v1/types.go).
-REASONS = {
-    400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
-    405: "MethodNotAllowed", 406: "NotAcceptable", 409: "Conflict", 410: "Expired",
-    413: "RequestEntityTooLarge", 415: "UnsupportedMediaType", 422: "Invalid",
-    429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable",
-    504: "Timeout",
-}
 
 
 def now_rfc3339() -> str:

@@ -39,11 +39,6 @@ pytestmark = [pytest.mark.privileged, pytest.mark.slow,
 # the still-mounted pinned netns (EBUSY) after sandbox.json is gone: netns, veth, lease,
 # cache entry, plugin state and dir stay. An ADD cut by a daemon SIGKILL leaves a lease with
 # no cache entry, which teardown_network never DELs. Any other kind of leak fails the test.
-KNOWN_ENGINE_LEAKS = {"sandbox", "netns", "attachment", "lease", "cnistate", "veth",
-                      "firewall"}
-KNOWN_BUG = ("sandbox death path: no CNI DEL/unpin for a sandbox whose pause died; "
-             "remove_sandbox's rmtree fails on the pinned netns")
-
 # A counter, one line per write(2): sh's echo is unbuffered, so a line is "flushed" as soon
 # as it is written. TERM (from `kill 1` via exec) makes it exit 3: a crash.
 SCRIPT = "trap 'exit 3' TERM; i=0; while :; do echo $i; i=$((i+1)); sleep 0.1; done"
@@ -264,14 +259,7 @@ def test_chaos(pods: PodDaemon) -> None:
         chaos.check_logs()
         rc, doc = run_doctor(pods)
         found = leak_kinds(doc)
-        if rc != 0 and set(found) <= KNOWN_ENGINE_LEAKS:
-            # remove them so the fixture's own leftover check passes, then say why
-            run_doctor(pods, "--fix", "--min-age", "0")
-            chaos.note(f"known engine leaks: { {k: len(v) for k, v in found.items()} }")
-            known_bug = True
-        else:
-            assert rc == 0, f"doctor found leaks: {found}\n{json.dumps(doc, indent=1)}"
-            known_bug = False
+        assert rc == 0, f"doctor found leaks: {found}\n{json.dumps(doc, indent=1)}"
         pods.stop()
         rc, doc = run_doctor(pods, "--min-age", "0")  # daemon down: judge everything
         pods.start()
@@ -286,7 +274,3 @@ def test_chaos(pods: PodDaemon) -> None:
     restarts = sum(chaos.restarts.values())
     print(f"chaos done in {took:.0f}s: {chaos.kills} daemon kills, {restarts} container "
           f"restarts observed, seed {seed}")
-    if known_bug:
-        print(chaos.log[-1])
-        pytest.xfail(f"pods, restart counts and logs were right, but doctor found the known "
-                     f"engine leaks ({KNOWN_BUG}); seed {seed}")
