@@ -43,6 +43,12 @@ OnChange = Callable[[str, str], None]
 RecordEvent = Callable[[str, str, str, str], None]
 ExecSync = Callable[[str, str, list[str], float], Any]
 
+# client-go's EventSourceObjectSpamFilter defaults (tools/record/events_cache.go): a token
+# bucket per event key, full at 25, refilled one token per 5 minutes; at most 4096 keys.
+EVENT_SPAM_BURST = 25
+EVENT_SPAM_QPS = 1.0 / 300
+EVENT_SPAM_KEYS = 4096
+
 
 @dataclass(frozen=True)
 class ProbeTarget:
@@ -316,6 +322,36 @@ class _Worker:
         return run
 
 
+class EventSpamFilter:
+    """client-go's spam filter for the events the prober records (the kubelet's recorder
+    applies it to every event; the key holds the object, type, reason and message, so
+    filtering only the probe events' keys is the same filter for them).
+
+    A token bucket per key: `allow` takes a token if one is there. Keys are kept in LRU
+    order, at most EVENT_SPAM_KEYS of them, and a pod's keys go when the pod goes.
+    """
+
+    def __init__(self, now: Callable[[], float], *, burst: int = EVENT_SPAM_BURST,
+                 qps: float = EVENT_SPAM_QPS, max_keys: int = EVENT_SPAM_KEYS) -> None:
+        self.now = now
+        self.burst, self.qps, self.max_keys = float(burst), qps, max_keys
+        self._buckets: dict[tuple[str, ...], tuple[float, float]] = {}  # key -> tokens, at
+
+    def allow(self, key: tuple[str, ...]) -> bool:
+        now = self.now()
+        tokens, at = self._buckets.pop(key, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - at) * self.qps)
+        ok = tokens >= 1.0
+        self._buckets[key] = (tokens - 1.0 if ok else tokens, now)
+        if len(self._buckets) > self.max_keys:
+            del self._buckets[next(iter(self._buckets))]
+        return ok
+
+    def forget(self, pod_uid: str) -> None:
+        for key in [k for k in self._buckets if k[0] == pod_uid]:
+            del self._buckets[key]
+
+
 def _wake(fut: asyncio.Future[None]) -> None:
     if not fut.done():
         fut.set_result(None)
@@ -341,6 +377,7 @@ class ProbeManager:
         self._pods: dict[str, dict[str, _Container]] = {}
         self._terminating: set[str] = set()
         self._slots: dict[float, list[asyncio.Future[None]]] = {}  # grid point -> sleepers
+        self.spam = EventSpamFilter(clock.monotonic)
 
     # -- for the workers
 
@@ -386,6 +423,11 @@ class ProbeManager:
             log.exception("probe on_change callback failed")
 
     def record(self, pod_uid: str, type_: str, reason: str, message: str) -> None:
+        """An event, unless the kubelet's recorder would drop it as spam: a probe failing
+        every second records 25 `Unhealthy` events (counted on one Event), then one per 5
+        minutes, so a pod that stays unready does not cost a store write per probe."""
+        if not self.spam.allow((pod_uid, type_, reason, message)):
+            return
         try:
             self.record_event(pod_uid, type_, reason, message)
         except Exception:
@@ -445,6 +487,7 @@ class ProbeManager:
             if entry.target.netns_path:
                 self.netns.forget(entry.target.netns_path)
         self._terminating.discard(pod_uid)
+        self.spam.forget(pod_uid)
 
     def pod_terminating(self, pod_uid: str) -> None:
         """Liveness and startup publish Success and stop; readiness keeps running."""
