@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,7 +122,8 @@ int launch_main(int argc, char **argv)
 		return 1;
 	}
 	fflush(NULL);
-	pid = fork();
+	/* Straight into the pod's cgroup when the kernel can: no migration to wait for. */
+	pid = clone_into(SIGCHLD, o.m.cgroup_dir, &o.m.in_cgroup);
 	if (pid < 0) {
 		fprintf(stderr, "pause: fork: %s\n", strerror(errno));
 		return 1;

@@ -410,10 +410,11 @@ static void handle_create(struct req *q, struct reply *r)
 {
 	const char *id = req_get(q, "id"), *log = req_get(q, "log"), *cwd = req_get(q, "cwd");
 	const char *stdin_mode = req_get(q, "stdin"), *log_max = req_get(q, "logMax"), *f;
+	const char *cgroup = req_get(q, "cgroup");
 	char **argv = NULL, **envp = NULL, dir[ID_MAX + 16] = "", path[ID_MAX + 32];
 	int flags = SIGCHLD, slot = -1, i, outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
 	int inp[2] = { -1, -1 }, ep[2] = { -1, -1 }, devnull = -1, log_fd = -1, pidfd = -1;
-	int report[2];
+	int report[2], joined = 0;
 	struct container *c = NULL;
 	struct spawn sp;
 	ssize_t n;
@@ -510,7 +511,7 @@ static void handle_create(struct req *q, struct reply *r)
 	c->started_ns = now_ns();
 	/* clone, not fork: the child starts as PID 1 of its own PID namespace, in a new mount
 	 * namespace, and our pid for it is valid in our namespace. */
-	pid = (pid_t)syscall(SYS_clone, (unsigned long)flags, NULL, NULL, NULL, NULL);
+	pid = clone_into((unsigned long)flags, cgroup, &joined);
 	if (pid < 0) {
 		rerror(r, errno, "clone: %s", strerror(errno));
 		goto out;
@@ -572,6 +573,8 @@ static void handle_create(struct req *q, struct reply *r)
 	rok(r);
 	rkvi(r, "pid", pid);
 	rkvi(r, "startedAt", ctab[slot]->started_ns);
+	if (joined)
+		rkv(r, "cgroup", "joined");
 	if (pidfd >= 0) {
 		rkvi(r, "pidfd", r->nfds);
 		r->fds[r->nfds++] = pidfd;
@@ -1041,7 +1044,7 @@ void monitor_run(const struct monitor_opts *o, pid_t host_pid, int ready_fd)
 	own_pidns = o->own_pidns;
 	for (i = 0; i < MAX_CLIENTS; i++)
 		clients[i] = -1;
-	if (o->cgroup_dir) {
+	if (o->cgroup_dir && !o->in_cgroup) {
 		/* Out of the daemon's cgroup: a daemon stop must not take the pod with it. */
 		snprintf(buf, sizeof(buf), "%s/cgroup.procs", o->cgroup_dir);
 		fd = open(buf, O_WRONLY | O_CLOEXEC);

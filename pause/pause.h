@@ -4,7 +4,7 @@
  * launch.c   namespaces, the fork into the pod PID namespace, the ready handshake
  * monitor.c  the event loop: control socket, containers, exit records, teardown
  * crilog.c   stdout/stderr pumped into CRI-format log files
- * util.c     small file helpers
+ * util.c     small file helpers, clone into a cgroup
  */
 #ifndef PODRUN_PAUSE_H
 #define PODRUN_PAUSE_H
@@ -62,6 +62,7 @@ struct monitor_opts {
 	const char *cgroup_dir;
 	const char *oom_score_adj;  /* for pause itself; containers get theirs per create */
 	int own_pidns;          /* pause is PID 1 of a PID namespace it created */
+	int in_cgroup;          /* cloned into cgroup_dir already: no cgroup.procs write */
 };
 void monitor_run(const struct monitor_opts *o, pid_t host_pid, int ready_fd)
 	__attribute__((noreturn));
@@ -78,6 +79,7 @@ void log_opened(struct container *c);
 
 /* util.c */
 int write_all(int fd, const void *p, size_t n);
+pid_t clone_into(unsigned long flags, const char *cgroup_dir, int *joined);
 int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode, int durable);
 int mkdir_p(const char *path, mode_t mode);
 

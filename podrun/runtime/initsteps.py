@@ -254,8 +254,10 @@ class Init:
         # Early, so everything the setup allocates is charged to the container, and before
         # the cgroup namespace so its root is the container's cgroup. "0" means "me" (our
         # pid is not meaningful in the cgroupfs's pid namespace).
+        # cgroupJoined: pause cloned us into it already (the daemon learnt so from pause's
+        # reply); writing cgroup.procs anyway would cost a migration's RCU wait.
         path = self.linux.get("cgroupsPath")
-        if path:
+        if path and not self.ext.get("cgroupJoined"):
             with open(os.path.join(path, "cgroup.procs"), "w") as f:
                 f.write("0")
 

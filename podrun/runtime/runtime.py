@@ -338,19 +338,29 @@ class Runtime:
         if log_path is not None:
             Path(log_path).parent.mkdir(parents=True, exist_ok=True)
 
-        # sync 1: the config waits in the socket for the helper.
+        # sync 1: the helper reads the config from fd 3; it is sent once pause answered
+        # (the helper is still starting its interpreter then), so it can say whether
+        # pause cloned the helper straight into the container's cgroup.
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            parent.sendall(json.dumps(config).encode() + b"\n")
             env = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]
             try:
                 created = self._client(sandbox_id).create(
                     container_id, [sys.executable, "-I", "-S", str(INIT_HELPER)], env=env,
-                    new_pid_ns=_wants_pid_ns(config), new_mount_ns=True,
+                    # no ns=mnt: the helper unshares its own mount namespace first
+                    # thing; a second copy of the host's mount table costs ~5 ms
+                    new_pid_ns=_wants_pid_ns(config), new_mount_ns=False,
                     log_path=str(log_path) if log_path else None, stdin_pipe=stdin,
-                    fds=[child.fileno()], log_max=self.log_max_bytes or None)
+                    fds=[child.fileno()], log_max=self.log_max_bytes or None,
+                    cgroup_dir=(config.get("linux") or {}).get("cgroupsPath"))
             finally:
                 child.close()  # sync 2: only the helper holds fd 3 now
+            if created.in_cgroup:
+                config.setdefault("podrun", {})["cgroupJoined"] = True
+            try:
+                parent.sendall(json.dumps(config).encode() + b"\n")
+            except OSError:
+                pass  # the helper is gone already: what it said (or its silence) follows
             # sync 3: EOF = the command was exec'd; a line = a failed step.
             parent.settimeout(60)
             data = b""

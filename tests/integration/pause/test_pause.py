@@ -454,6 +454,36 @@ def test_cgroup_membership(start_pod, workdir):
         cg.rmdir()
 
 
+def test_create_clones_into_the_asked_cgroup(start_pod, workdir):
+    """create's cgroup=: the child starts in that cgroup (no migration), and pause says so;
+    a directory that is no cgroup gives a plain clone into pause's cgroup, reported as such
+    (the init helper then joins by itself, with its own error if it cannot)."""
+    root = Path("/sys/fs/cgroup/unified")
+    if not (root / "cgroup.procs").exists():
+        root = Path("/sys/fs/cgroup")
+        if not (root / "cgroup.controllers").exists():
+            pytest.skip("no cgroup v2 hierarchy on this host")
+    cg = root / f"podrun-pause-test-into-{os.getpid()}"
+    cg.mkdir()
+    (cg / "sandbox").mkdir()
+    (cg / "c").mkdir()
+    try:
+        h = start_pod(cgroup_dir=cg / "sandbox")
+        a = h.client().create("a", [BUSYBOX, "sleep", "100"], cgroup_dir=cg / "c")
+        assert a.in_cgroup
+        assert (cg / "c" / "cgroup.procs").read_text().split() == [str(a.pid)]
+        b = h.client().create("b", [BUSYBOX, "sleep", "100"], cgroup_dir=workdir)
+        assert not b.in_cgroup
+        assert str(b.pid) in (cg / "sandbox" / "cgroup.procs").read_text().split()
+        h.client().shutdown()
+        wait_for_exit(h.pid, 3)
+    finally:
+        for d in (cg / "c", cg / "sandbox"):
+            wait_until(lambda d=d: not (d / "cgroup.procs").read_text().strip(), timeout=5)
+            d.rmdir()
+        cg.rmdir()
+
+
 def test_launch_failure_is_a_host_error(workdir):
     with pytest.raises(HostError) as e:
         launch_pause(workdir / "pod", cgroup_dir=workdir / "not-a-cgroup",
