@@ -96,6 +96,18 @@ def _terminated_reason(inst: ContainerInstance) -> str:
     return "Completed" if inst.exit_code == 0 else "Error"
 
 
+def _already_unknown(old: ContainerStatus | None, cid: str | None) -> bool:
+    """The last status written shows instance `cid` terminated as ContainerStatusUnknown.
+
+    The +1 of an unknown instance hangs on the previous status being "running"; once the
+    terminated status is written (and persisted with the pod), a recomputation before the
+    replacement container exists, after a daemon crash for instance, would see no running
+    state and fall back to the instance's own restartCount: the count would go down."""
+    term = old.state.terminated if old is not None and old.state is not None else None
+    return (term is not None and term.reason == CONTAINER_STATUS_UNKNOWN
+            and bool(cid) and old is not None and old.container_id == cid)
+
+
 def _convert(inst: ContainerInstance, spec_image: str, old: ContainerStatus | None) -> ContainerStatus:
     """convertContainerStatus: one runtime instance as an API status."""
     cid = inst.container_id
@@ -120,6 +132,11 @@ def _convert(inst: ContainerInstance, spec_image: str, old: ContainerStatus | No
                 container_id=cid,
             )
         )
+    elif _already_unknown(old, cid):
+        # this very instance was already reported gone: the same status again, so that
+        # recomputing it (next sync, daemon restart) never takes the restart back
+        assert old is not None
+        state, restart_count = old.state or _waiting(), old.restart_count or 0
     elif (
         old is not None and old.state is not None and old.state.running is not None
     ):  # unknown, and it was running before: it ran and is gone

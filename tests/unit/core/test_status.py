@@ -527,3 +527,22 @@ def test_s10_5_log_fallback_keeps_a_final_line_without_newline() -> None:
     assert termination_message_from_logs(["DONE"], last_line_partial=True) == "DONE"
     assert termination_message_from_logs(["a", "DONE"], last_line_partial=True) == "a\nDONE"
     assert termination_message_from_logs(["DONE"]) == "DONE\n"
+
+
+def test_unknown_instance_recomputed_keeps_its_restart_count() -> None:
+    """Seed 3528061154 of the chaos test: once the +1 of a container that vanished with its
+    pause is written, recomputing the status (next sync, a restarted daemon) before the
+    replacement exists must not take it back (the count went 2 -> 1)."""
+    i = inst("c1", UNKNOWN, restart=1)
+    running = ContainerStatus(name="c1", restart_count=1, container_id=i.container_id,
+                              state=ContainerState(running=ContainerStateRunning()))
+    first = one(P(), observe(i), previous=[running])
+    again = one(P(), observe(i), previous=[first])
+    assert (first.restart_count, state_of(first)) == (2, ("terminated", "ContainerStatusUnknown", 137))
+    assert (again.restart_count, state_of(again)) == (2, state_of(first))
+    # the replacement then shows the same count, the vanished one as its lastState
+    new = inst("c1", RUNNING, restart=2, age=1.0)
+    after = one(P(), observe(new, i), previous=[again])
+    assert after.restart_count == 2 and state_of(after)[0] == "running"
+    assert after.last_state is not None and after.last_state.terminated is not None
+    assert after.last_state.terminated.reason == "ContainerStatusUnknown"
