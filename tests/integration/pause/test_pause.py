@@ -467,6 +467,7 @@ def test_create_clones_into_the_asked_cgroup(start_pod, workdir):
     cg.mkdir()
     (cg / "sandbox").mkdir()
     (cg / "c").mkdir()
+    h = None
     try:
         h = start_pod(cgroup_dir=cg / "sandbox")
         a = h.client().create("a", [BUSYBOX, "sleep", "100"], cgroup_dir=cg / "c")
@@ -475,9 +476,10 @@ def test_create_clones_into_the_asked_cgroup(start_pod, workdir):
         b = h.client().create("b", [BUSYBOX, "sleep", "100"], cgroup_dir=workdir)
         assert not b.in_cgroup
         assert str(b.pid) in (cg / "sandbox" / "cgroup.procs").read_text().split()
-        h.client().shutdown()
-        wait_for_exit(h.pid, 3)
     finally:
+        if h is not None:  # also when an assertion failed: the cgroups must empty
+            h.client().shutdown()
+            wait_for_exit(h.pid, 3)
         for d in (cg / "c", cg / "sandbox"):
             wait_until(lambda d=d: not (d / "cgroup.procs").read_text().strip(), timeout=5)
             d.rmdir()
