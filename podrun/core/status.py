@@ -96,16 +96,22 @@ def _terminated_reason(inst: ContainerInstance) -> str:
     return "Completed" if inst.exit_code == 0 else "Error"
 
 
-def _already_unknown(old: ContainerStatus | None, cid: str | None) -> bool:
-    """The last status written shows instance `cid` terminated as ContainerStatusUnknown.
+def _gone_before(old: ContainerStatus | None, cid: str | None) -> ContainerState | None:
+    """The terminated ContainerStatusUnknown state the last status written gave instance
+    `cid` (as its state, or as lastState under a CrashLoopBackOff waiting), or None.
 
     The +1 of an unknown instance hangs on the previous status being "running"; once the
     terminated status is written (and persisted with the pod), a recomputation before the
-    replacement container exists, after a daemon crash for instance, would see no running
-    state and fall back to the instance's own restartCount: the count would go down."""
-    term = old.state.terminated if old is not None and old.state is not None else None
-    return (term is not None and term.reason == CONTAINER_STATUS_UNKNOWN
-            and bool(cid) and old is not None and old.container_id == cid)
+    replacement container exists (the next sync while the restart backs off, a restarted
+    daemon) would see no running state and fall back to the instance's own restartCount:
+    the count would go down (chaos seed 3528061154: 2 -> 1, 5 -> 4)."""
+    if old is None or not cid or old.container_id != cid or old.state is None:
+        return None
+    shown = old.state if old.state.waiting is None else old.last_state
+    term = shown.terminated if shown is not None else None
+    if term is None or term.reason != CONTAINER_STATUS_UNKNOWN:
+        return None
+    return ContainerState(terminated=term)
 
 
 def _convert(inst: ContainerInstance, spec_image: str, old: ContainerStatus | None) -> ContainerStatus:
@@ -132,11 +138,10 @@ def _convert(inst: ContainerInstance, spec_image: str, old: ContainerStatus | No
                 container_id=cid,
             )
         )
-    elif _already_unknown(old, cid):
+    elif old is not None and (gone := _gone_before(old, cid)) is not None:
         # this very instance was already reported gone: the same status again, so that
         # recomputing it (next sync, daemon restart) never takes the restart back
-        assert old is not None
-        state, restart_count = old.state or _waiting(), old.restart_count or 0
+        state, restart_count = gone, old.restart_count or 0
     elif (
         old is not None and old.state is not None and old.state.running is not None
     ):  # unknown, and it was running before: it ran and is gone

@@ -546,3 +546,21 @@ def test_unknown_instance_recomputed_keeps_its_restart_count() -> None:
     assert after.restart_count == 2 and state_of(after)[0] == "running"
     assert after.last_state is not None and after.last_state.terminated is not None
     assert after.last_state.terminated.reason == "ContainerStatusUnknown"
+
+
+def test_unknown_instance_in_backoff_keeps_its_restart_count() -> None:
+    """The chaos replay of seed 3528061154: a crash, its restart, then the pause killed 1 s
+    later. The replacement waits for the crash's backoff, so the status shows
+    CrashLoopBackOff with the vanished instance as lastState; the next sync must still
+    count that instance's restart (it went 2 -> 1)."""
+    crashed = inst("c1", EXITED, exit=1, restart=0, age=3.0)
+    gone = inst("c1", UNKNOWN, restart=1, age=2.0)
+    running = ContainerStatus(name="c1", restart_count=1, container_id=gone.container_id,
+                              state=ContainerState(running=ContainerStateRunning()))
+    cache = {"c1": StartFailure(reason="CrashLoopBackOff", message="back-off 10s")}
+    first = one(P(), observe(gone, crashed), previous=[running], reason_cache=cache)
+    again = one(P(), observe(gone, crashed), previous=[first], reason_cache=cache)
+    for s in (first, again):
+        assert (s.restart_count, state_of(s)) == (2, ("waiting", "CrashLoopBackOff", None))
+        assert s.last_state is not None and s.last_state.terminated is not None
+        assert s.last_state.terminated.reason == "ContainerStatusUnknown"
