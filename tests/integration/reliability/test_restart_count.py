@@ -94,9 +94,9 @@ def _gone_status(cs: dict[str, Any]) -> dict[str, Any]:
                                      "containerID": cs["containerID"]}}}
 
 
-def _watch_counts(d: PodDaemon, since: int, until: float) -> list[tuple[int, str]]:
+def _watch_counts(d: PodDaemon, since: int, want: int, until: float) -> list[tuple[int, str]]:
     """(restartCount, state) of container c in every pod event after `since`, until the
-    container runs again with a count at least that high, or `until` (monotonic)."""
+    container runs with restartCount `want` or more, or `until` (monotonic)."""
     c = _UnixHTTP(str(d.socket))
     c.request("GET", "/api/v1/namespaces/default/pods?watch=true&resourceVersion="
                      f"{since}&fieldSelector=metadata.name%3Drc")
@@ -114,7 +114,7 @@ def _watch_counts(d: PodDaemon, since: int, until: float) -> list[tuple[int, str
             for cs in (obj.get("status") or {}).get("containerStatuses") or []:
                 if cs["name"] == "c":
                     seen.append((cs.get("restartCount", 0), next(iter(cs.get("state") or {"?": 0}))))
-            if seen and seen[-1][1] == "running" and seen[-1][0] >= seen[0][0]:
+            if seen and seen[-1][1] == "running" and seen[-1][0] >= want:
                 break
     finally:
         c.close()
@@ -133,7 +133,7 @@ def test_restart_count_survives_a_daemon_crash_after_a_pause_kill(pods: PodDaemo
                                           for cs in pod["status"]["containerStatuses"]]
     rv = _journal_status(pods, pod)
     pods.start()
-    seen = _watch_counts(pods, rv, time.monotonic() + 40)
+    seen = _watch_counts(pods, rv, before + 1, time.monotonic() + 40)
     print(f"\nrestartCount before {before}, written {before + 1}, then {seen}")
     assert seen and seen[-1][1] == "running", seen
     counts = [before + 1] + [n for n, _ in seen]
@@ -142,3 +142,42 @@ def test_restart_count_survives_a_daemon_crash_after_a_pause_kill(pods: PodDaemo
     assert pods.container("rc", "c")["lastState"]["terminated"]["reason"] \
         == "ContainerStatusUnknown"
     assert pods.cli("logs", "rc").stdout == "started\n"
+
+
+CRASH_ONCE = f"""
+apiVersion: v1
+kind: Pod
+metadata:
+  name: rc
+spec:
+  terminationGracePeriodSeconds: 1
+  volumes:
+  - name: marks
+    emptyDir: {{}}
+  containers:
+  - name: c
+    image: {IMAGE}
+    command: ["sh", "-c", "[ -f /m/crashed ] || {{ touch /m/crashed; exit 1; }}; sleep 1000"]
+    volumeMounts:
+    - name: marks
+      mountPath: /m
+"""
+
+
+def test_restart_count_survives_a_pause_kill_during_a_crash_backoff(pods: PodDaemon) -> None:
+    """The replay of seed 3528061154 (one daemon): a crash, its restart, the pause killed
+    a second later. The replacement waits for the crash's backoff, the status shows
+    CrashLoopBackOff over the vanished container for several syncs: 2 -> 1 before."""
+    pods.apply(CRASH_ONCE)
+    pods.wait_for(lambda: (cs := pods.container("rc", "c")).get("restartCount") == 1
+                  and "running" in cs.get("state", {}), timeout=40)
+    pod = pods.pod("rc")
+    assert pod is not None
+    _kill_pause(pods, pod["metadata"]["uid"])
+    seen = _watch_counts(pods, int(pod["metadata"]["resourceVersion"]), 2,
+                         time.monotonic() + 60)
+    print(f"\nrestartCount 1 running, pause killed, then {seen}")
+    assert seen and seen[-1][1] == "running", seen
+    counts = [1] + [n for n, _ in seen]
+    assert counts == sorted(counts), f"restartCount went down: {counts}"
+    assert seen[-1][0] == 2
