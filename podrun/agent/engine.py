@@ -370,6 +370,7 @@ class PodWorker:
         self._timer: asyncio.TimerHandle | None = None
         self.reason_cache: dict[str, StartFailure] = {}
         self._start_failed = False  # a container start failed in the last _act
+        self._loop: asyncio.AbstractEventLoop | None = None  # the store's thread (event())
         self.tracked: dict[str, _Tracked] = {}
         self.watchers: dict[int, str] = {}  # pidfd -> what it watches
         self.terminating = False
@@ -399,6 +400,18 @@ class PodWorker:
         return str(self.pod_dict["metadata"].get("namespace") or "default")
 
     def event(self, type_: str, reason: str, message: str) -> None:
+        """Record an Event about this pod. The store belongs to the event loop's thread:
+        from a worker thread (pod files, hooks run via asyncio.to_thread) the event is
+        handed to the loop, never recorded concurrently with its other changes."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            if self._loop is not None:
+                self._loop.call_soon_threadsafe(self._record_event, type_, reason, message)
+                return
+        self._record_event(type_, reason, message)
+
+    def _record_event(self, type_: str, reason: str, message: str) -> None:
         cur = self.engine.store.get_pod_by_uid(self.uid) or self.pod_dict
         try:
             self.engine.store.record_event(cur, type_, reason, message,
@@ -409,6 +422,7 @@ class PodWorker:
     # -- task control --------------------------------------------------------------------
 
     def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self.task = asyncio.create_task(self._run(), name=f"pod {self.namespace}/{self.name}")
         self.wake()
 
