@@ -762,9 +762,7 @@ class PodWorker:
         sid = f"{self.uid[:12]}-{attempt}-{secrets.token_hex(3)}"
         # keep the newest stopped sandbox (restart counts, lastState); drop older ones
         for old in obs.sandboxes[1:]:
-            with contextlib.suppress(PodrunError, OSError):
-                await asyncio.to_thread(self.engine.teardown_network, old.id)
-                await asyncio.to_thread(self.engine.runtime.remove_sandbox, old.id)
+            await self._discard_sandbox(old.id)
         from podrun.core.resources import CgroupOptions, PodResources, pod_cgroup_values
         values = pod_cgroup_values(PodResources.from_spec(spec), CgroupOptions(
             pod_pids_limit=int(self.engine.ctx.config.get("podPidsLimit", -1))))
@@ -791,12 +789,19 @@ class PodWorker:
                 self.event("Warning", "FailedCreatePodSandBox",
                            f"Failed to create pod sandbox: failed to setup network for "
                            f"sandbox \"{sid}\": {e}")
-                with contextlib.suppress(PodrunError, OSError):
-                    await asyncio.to_thread(self.engine.teardown_network, sid)
-                    await asyncio.to_thread(self.engine.runtime.remove_sandbox, sid)
+                await self._discard_sandbox(sid)
                 return None
             self.pod_ips[sid] = ips
         return sid
+
+    async def _discard_sandbox(self, sid: str) -> None:
+        """Network teardown, then removal (pause, pinned netns, mounts, cgroup, dirs), each
+        tried on its own: a teardown that fails (no CNI config, a plugin error) must not
+        leave the rest behind, or every retry of a failing sandbox leaks its mounts."""
+        with contextlib.suppress(PodrunError, OSError):
+            await asyncio.to_thread(self.engine.teardown_network, sid)
+        with contextlib.suppress(PodrunError, OSError):
+            await asyncio.to_thread(self.engine.runtime.remove_sandbox, sid)
 
     def _setup_network(self, sid: str, pause_pid: int) -> tuple[str, ...]:
         """CNI ADD on the pod's netns, pinned under the sandbox dir so DEL still finds it

@@ -239,3 +239,41 @@ def wait_http_free(ip: str) -> bool:
         return True
     except OSError:
         return False
+
+
+def _live_pauses(pods: PodDaemon) -> int:
+    """pause processes of this daemon's sandboxes that are still running."""
+    n = 0
+    for pidfile in pods.run_dir.glob("sandboxes/*/pause.pid"):
+        try:
+            stat = Path(f"/proc/{int(pidfile.read_text())}/stat").read_text()
+        except (OSError, ValueError):
+            continue
+        n += stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    return n
+
+
+def test_failing_network_setup_leaves_no_sandbox_per_retry(pods: PodDaemon) -> None:
+    # A CNI plugin that cannot run: every sandbox attempt fails in ADD; each failed attempt
+    # must be torn down whole (pause, pinned netns, mounts), not pile up per retry.
+    pods.stop()
+    conf = next((pods.base / "cni-conf").glob("*.conflist"))
+    good = conf.read_text()
+    broken = json.loads(good)
+    broken["plugins"][0]["type"] = "podrun-no-such-plugin"
+    conf.write_text(json.dumps(broken))
+    pods.start()
+    try:
+        pods.apply(manifest("netfail", [("c", "sleep 600", "")]))
+        pods.wait_for(lambda: pods.cli("describe", "pod", "netfail").stdout
+                      .count("failed to setup network") >= 3, timeout=60, interval=0.5)
+        assert pods.status("netfail")["phase"] == "Pending"
+        assert _live_pauses(pods) <= 1, pods.cli("describe", "pod", "netfail").stdout
+        mounts = [ln.split()[4] for ln in Path("/proc/self/mountinfo").read_text().splitlines()
+                  if "/sandboxes/" in ln.split()[4] and str(pods.run_dir) in ln.split()[4]]
+        assert len(mounts) <= 1, mounts
+    finally:
+        pods.cli("delete", "pod", "netfail", "--grace-period", "0", "--force")
+        pods.stop()
+        conf.write_text(good)
+        pods.start()
