@@ -803,10 +803,20 @@ class _LimitedUnixSite(web.UnixSite):
         server = self._runner.server
         assert server is not None
         loop = asyncio.get_running_loop()
+        # Connections accepted in one batch (up to the backlog) get their protocols before
+        # any connection_made has added them to server.connections: count those in flight.
+        accepting = 0
+
+        def accepted() -> None:
+            nonlocal accepting
+            accepting -= 1
 
         def protocol() -> asyncio.BaseProtocol:
-            if len(server.connections) >= MAX_CONNECTIONS:
+            nonlocal accepting
+            if len(server.connections) + accepting >= MAX_CONNECTIONS:
                 return _Refuse()
+            accepting += 1
+            loop.call_soon(accepted)  # runs just before the handler's connection_made
             return _RequestHandler(server, loop=loop, **server._kwargs)
 
         self._server = await loop.create_unix_server(
