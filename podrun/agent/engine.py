@@ -151,14 +151,20 @@ class Engine:
     async def terminate_pod(self, uid: str, grace_period_seconds: int | None) -> None:
         worker = self.workers.get(uid)
         if worker is None:
+            pod = self.store.get_pod_by_uid(uid)
             if any(sb.pod_uid == uid for sb in await asyncio.to_thread(self.runtime.list_sandboxes)):
-                pod = self.store.get_pod_by_uid(uid)
                 if pod is None:
                     await asyncio.to_thread(self._remove_pod_leftovers, uid, None)
                     return
                 worker = self.workers[uid] = PodWorker(self, pod)
                 worker.start()
             else:
+                # Nothing runs, but a daemon killed during this pod's deletion may have
+                # removed its sandboxes and not yet its pod directory and logs.
+                meta = (pod or {}).get("metadata") or {}
+                logs = (self.ctx.log_dir / f"{meta['namespace']}_{meta['name']}_{uid}"
+                        if meta.get("namespace") and meta.get("name") else None)
+                await asyncio.to_thread(self._remove_pod_leftovers, uid, logs)
                 return
         await worker.terminate(grace_period_seconds)
         self.workers.pop(uid, None)

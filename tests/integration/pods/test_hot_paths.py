@@ -104,3 +104,30 @@ def test_status_and_resource_versions_survive_a_sigkill(pods: PodDaemon) -> None
     pods.apply(_pod("later"))
     later = pods.pod("later") or {}
     assert int(later["metadata"]["resourceVersion"]) > rv
+
+
+def test_a_deletion_cut_after_its_sandboxes_were_removed_finishes_at_the_next_start(
+        pods: PodDaemon) -> None:
+    # The state a daemon SIGKILLed in the middle of a pod's deletion leaves: the pod still
+    # stored with its deletionTimestamp, its sandboxes already removed, its pod directory
+    # and logs not yet. The next daemon resumes the deletion and removes those too.
+    pods.apply(_pod("halfdel"))
+    pods.wait_phase("halfdel", "Running")
+    pod = pods.pod("halfdel") or {}
+    uid = pod["metadata"]["uid"]
+    assert pods.cli("delete", "pod", "halfdel", "--wait").returncode == 0
+    pods.stop(signal.SIGKILL)
+    pod["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    pod["metadata"]["deletionGracePeriodSeconds"] = 5
+    stored = pods.root / "api" / "pods" / "default" / "halfdel.json"
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    stored.write_text(json.dumps(pod))
+    pod_dir = pods.root / "pods" / uid / "volumes" / "kubernetes.io~empty-dir" / "scratch"
+    pod_dir.mkdir(parents=True)
+    log_dir = pods.log_dir / f"default_halfdel_{uid}" / "c"
+    log_dir.mkdir(parents=True)
+    (log_dir / "0.log").write_text("2026-01-01T00:00:00.000000000Z stdout F last words\n")
+    pods.start()
+    pods.wait_for(lambda: pods.pod("halfdel") is None, timeout=20)
+    assert not (pods.root / "pods" / uid).exists()
+    assert not list(pods.log_dir.glob(f"*_{uid}"))
