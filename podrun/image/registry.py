@@ -49,16 +49,21 @@ RETRIES = 3
 @dataclass(frozen=True)
 class RegistryConfig:
     """podrun's registry settings: `{"mirrors": {"docker.io": ["http://127.0.0.1:5001"]},
-    "insecure": ["registry.lan:5000"]}`."""
+    "insecure": ["registry.lan:5000"], "timeout": 60}`. timeout is the seconds a registry
+    may send nothing (read timeout per chunk, not per pull): a registry that stalls
+    mid-blob fails that request instead of hanging the pull forever; the download then
+    resumes with a Range request."""
 
     mirrors: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     insecure: frozenset[str] = frozenset()
+    timeout: float | None = None
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> RegistryConfig:
         d = d or {}
         mirrors = {k: tuple(v) for k, v in (d.get("mirrors") or {}).items()}
-        return cls(mirrors, frozenset(d.get("insecure") or ()))
+        timeout = float(d["timeout"]) if d.get("timeout") else None
+        return cls(mirrors, frozenset(d.get("insecure") or ()), timeout)
 
 
 def is_loopback(host: str) -> bool:
@@ -221,7 +226,7 @@ class Puller:
         self.config = config or RegistryConfig()
         self.credentials = dict(credentials or {})
         self.transport = transport
-        self.timeout = timeout
+        self.timeout = self.config.timeout or timeout
         self.max_concurrent = max(1, min(max_concurrent, MAX_CONCURRENT_LAYERS))
 
     def endpoints(self, ref: Reference, auth: Credentials | None) -> list[Endpoint]:
