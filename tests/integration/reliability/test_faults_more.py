@@ -1,7 +1,8 @@
-"""Faults of issue 11 part 4 that test_faults.py does not cover: a registry that stalls
-mid-blob (sends headers and half the layer, then nothing, never closing). The pull must
-not hang: the registry read timeout (`registries.timeout` in the daemon config) cuts the
-stalled request, the download resumes with a Range request, other pods stay served."""
+"""Faults of issue 11 part 4 that test_faults.py does not cover. A registry that stalls
+mid-blob (sends headers and half the layer, then nothing, never closing): the pull must
+not hang; the registry read timeout (`registries.timeout` in the daemon config) cuts the
+stalled request, the download resumes with a Range request, other pods stay served. A
+full disk under the log directory: the container and the daemon carry on."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import http.server
 import json
 import os
 import re
+import subprocess
 import tarfile
 import threading
 import time
@@ -18,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from podrun.image.scratch import oci_archive
-from tests.integration.pods.conftest import PodDaemon
+from tests.integration.pods.conftest import IMAGE, PodDaemon
 from tests.integration.reliability.test_faults import get_latency, reasons
 from tests.support import make_busybox_rootfs
 
@@ -148,7 +150,8 @@ def with_read_timeout(pods: PodDaemon, seconds: float) -> None:
     pods.start()
 
 
-def pod(name: str, image: str) -> str:
+def pod(name: str, image: str, command: tuple[str, ...] = ("sleep", "3600"),
+        policy: str = "Always") -> str:
     return f"""
 apiVersion: v1
 kind: Pod
@@ -159,8 +162,8 @@ spec:
   containers:
   - name: c
     image: {image}
-    imagePullPolicy: Always
-    command: ["sleep", "3600"]
+    imagePullPolicy: {policy}
+    command: {json.dumps(list(command))}
 """
 
 
@@ -211,3 +214,36 @@ def test_registry_stalling_every_attempt_is_err_image_pull_then_running(
     rs = reasons(pods, "stalled")
     assert "Failed" in rs and "Pulled" in rs, rs
 
+
+
+def test_disk_full_under_the_log_dir(pods: PodDaemon) -> None:
+    """The pods' log directory on a 1 MiB tmpfs, a container writing 5 MiB: the
+    container keeps running, the daemon answers, `podrun logs` returns what was kept."""
+    pods.stop()
+    pods.log_dir.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "podrun-test-full",
+                    str(pods.log_dir)], check=True)
+    try:
+        pods.start()
+        script = "yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c 5242880; echo; " \
+                 "echo after-the-flood; sleep 3600"
+        pods.apply(pod("full", IMAGE, ("sh", "-c", script), policy="IfNotPresent"))
+        pods.wait_phase("full", "Running", timeout=30)
+        time.sleep(3)  # the 5 MiB are written in well under that
+        latency = get_latency(pods)
+        st = pods.container("full", "c")
+        df = os.statvfs(pods.log_dir)
+        used = (df.f_blocks - df.f_bfree) * df.f_frsize
+        logs = pods.cli("logs", "full", timeout=30)
+        alive = pods.proc is not None and pods.proc.poll() is None
+        print(f"\ndisk full: restartCount {st.get('restartCount')}, state "
+              f"{list(st.get('state', {}))}, log fs used {used} B, `logs` rc "
+              f"{logs.returncode} {len(logs.stdout)} B, get pods {latency:.2f} s, "
+              f"daemon alive {alive}, events {reasons(pods, 'full')}")
+        assert alive
+        assert "running" in st.get("state", {}) and st.get("restartCount") == 0, st
+        assert latency < 3.0, latency
+        assert logs.returncode == 0 and logs.stdout.startswith("0123456789"), logs.stderr
+    finally:
+        pods.delete_all()
+        subprocess.run(["umount", "-l", str(pods.log_dir)], check=False)
