@@ -87,7 +87,9 @@ class ImageManager:
             event("Normal", "Pulled", f'Container image "{image}" already present on machine')
             return self._resolved(image, rec)
         key = image_backoff_key(pod_uid, image)
-        now = time.time()
+        # monotonic, as Go's clock.Now() is in the kubelet: a wall-clock jump must neither
+        # end a pull backoff early nor keep an image in ImagePullBackOff for an hour
+        now = time.monotonic()
         if self.backoff.in_backoff_since_update(key, now):
             msg = image_pull_backoff_message(image)
             event("Normal", "BackOff", msg)
