@@ -297,10 +297,9 @@ class Daemon:
     def record_cgroup_root(self, root: str) -> None:
         """<root>/cgroup-root: the subtree this daemon's pods live in, which `podrun doctor`
         run from a shell audits (it cannot know the systemd pods unit's subtree itself)."""
-        note = self.s.root / CGROUP_ROOT_FILE
-        tmp = note.with_name(note.name + ".tmp")
-        tmp.write_text(root + "\n")
-        tmp.replace(note)
+        from podrun.agent.store import atomic_write
+        atomic_write(self.s.root / CGROUP_ROOT_FILE, (root + "\n").encode(), sync=False,
+                     mode=0o644)
 
     async def start(self) -> None:
         from podrun.agent import DaemonContext, PlaceholderPodManager, create_pod_manager

@@ -162,7 +162,7 @@ class Engine:
                 # Nothing runs, but a daemon killed during this pod's deletion may have
                 # removed its sandboxes and not yet its pod directory and logs.
                 meta = (pod or {}).get("metadata") or {}
-                logs = (self.ctx.log_dir / f"{meta['namespace']}_{meta['name']}_{uid}"
+                logs = (pod_log_root(self.ctx.log_dir, meta["namespace"], meta["name"], uid)
                         if meta.get("namespace") and meta.get("name") else None)
                 await asyncio.to_thread(self._remove_pod_leftovers, uid, logs)
                 return
@@ -391,8 +391,8 @@ class PodWorker:
         self.evicted: Any = None  # an agent.eviction.Eviction once the pod is evicted
         self._eviction_checked = 0.0
         self._annotations: dict[str, dict[str, str]] = {}  # container id -> (immutable)
-        self.log_root = self.engine.ctx.log_dir / (
-            f"{self.namespace}_{self.name}_{self.uid}")
+        self.log_root = pod_log_root(self.engine.ctx.log_dir, self.namespace, self.name,
+                                     self.uid)
         self.pod_dir = self.engine.ctx.root / "pods" / self.uid
 
     # -- identity ------------------------------------------------------------------------
@@ -1650,6 +1650,11 @@ def _loopback_up(pause_pid: int) -> None:
     when a CNI network is configured)."""
     subprocess.run(["nsenter", f"--net=/proc/{pause_pid}/ns/net", "ip", "link", "set", "lo",
                     "up"], check=False, capture_output=True, timeout=10)
+
+
+def pod_log_root(log_dir: Path, namespace: str, name: str, uid: str) -> Path:
+    """A pod's log directory, as the kubelet names it (<ns>_<name>_<uid>)."""
+    return log_dir / f"{namespace}_{name}_{uid}"
 
 
 def _cleanup_pod_dir(pod_dir: Path, trash: Trash) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 
 from aiohttp import web
 
+from podrun.api.reasons import REASONS
 from podrun.errors import HostError
 from podrun.image.auth import Credentials
 from podrun.image.errors import (
@@ -38,8 +39,8 @@ from podrun.image.errors import (
 )
 from podrun.image.service import ImageService
 
-_REASONS = {400: "BadRequest", 403: "Forbidden", 404: "NotFound", 409: "Conflict",
-            422: "Invalid", 500: "InternalError", 502: "BadGateway"}
+# the API's StatusReasons, plus the registry's failure, which Kubernetes has no reason for
+_REASONS = {**REASONS, 502: "BadGateway"}
 
 
 def error_status(e: BaseException) -> dict[str, Any]:
