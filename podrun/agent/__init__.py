@@ -67,6 +67,10 @@ class PodManager(Protocol):
     async def start(self) -> None:
         """Called once before any sync_pod: adopt what survived a daemon restart."""
 
+    def sources_ready(self) -> None:
+        """Every pod source has been read once: sandboxes of pods none of them has are
+        orphans (the kubelet's sourcesReady)."""
+
     async def sync_pod(self, pod: dict[str, Any]) -> None:
         """The newest spec of a pod (create or update). Must return promptly: hand it to
         the pod's worker, which keeps only the newest update."""
@@ -107,6 +111,9 @@ class PlaceholderPodManager:
         self.ctx = ctx
 
     async def start(self) -> None:
+        return None
+
+    def sources_ready(self) -> None:
         return None
 
     async def sync_pod(self, pod: dict[str, Any]) -> None:

@@ -335,6 +335,8 @@ class Daemon:
                                       check_frequency=s.file_check_frequency,
                                       use_inotify=s.static_pod_inotify)
         await self.static.start()
+        # the store and the static directory have both been read: orphans can be told
+        self.manager.sources_ready()
         app = create_app(ctx, self.config, self.manager, allowed_gids=s.allowed_gids,
                          images=self.images)
         group = min(s.allowed_gids) if s.allowed_gids else None

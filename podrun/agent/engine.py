@@ -25,10 +25,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from podrun.agent import DaemonContext
 from podrun.agent.images import ImageManager, ImagePullFailure, ResolvedImage
@@ -64,6 +64,7 @@ from podrun.spec.encode import to_dict
 from podrun.spec.types import Container, Pod, PodStatus
 
 log = logging.getLogger("podrun.engine")
+T = TypeVar("T")
 
 ANN = "io.podrun."
 # Resync every pod this often even without events: the kubelet's syncFrequency (1 min).
@@ -79,9 +80,6 @@ ERROR_RETRY_SECONDS = (1.0, 10.0)
 # ...) makes the kubelet's SyncPod fail, and its pod worker requeues a failed sync after
 # backOffPeriod (pod_workers.go completeWork), not at the next syncFrequency.
 START_FAILURE_RETRY_SECONDS = 10.0
-# Unknown sandboxes are removed only after this long, so static pods found after the
-# daemon's start are not mistaken for orphans.
-ORPHAN_GRACE_SECONDS = 30.0
 
 
 def create_pod_manager(ctx: DaemonContext) -> Engine:
@@ -130,6 +128,8 @@ class Engine:
         self.started_at = time.time()
         self.host_ip = _host_ip()
         self._housekeeping: asyncio.Task[None] | None = None
+        self._sources_ready = asyncio.Event()
+        self._offloaded: set[asyncio.Future[Any]] = set()  # threads close() waits for
         self.prober: Any = None
 
     # -- PodManager --------------------------------------------------------------------
@@ -194,6 +194,7 @@ class Engine:
                                  return_exceptions=True)
         for w in list(self.workers.values()):
             await w.stop_task()
+        await _settle(self._offloaded)
         # a clean shutdown leaves no half-deleted directory for the next start
         await asyncio.to_thread(self.trash.wait_empty, 10.0)
         if self.prober is not None:
@@ -272,41 +273,50 @@ class Engine:
                 except (PodrunError, OSError) as e:
                     log.warning("rotating %s failed: %s", log_path, e)
 
+    def sources_ready(self) -> None:
+        """Every pod source has been read once (the store at load, the static directory
+        before the API serves): a sandbox of a pod none of them knows is an orphan from
+        now on, removed at once, as the kubelet's HandlePodCleanups does once all its
+        sources are ready (a pod force-deleted while the daemon was down, or whose
+        deletion a stop cut short)."""
+        self._sources_ready.set()
+
     async def _housekeep(self) -> None:
-        """Every 5 s: remove sandboxes of pods nobody knows (deleted while the daemon was
-        down), DEL orphaned CNI attachments, drop expired backoff entries; every 10 s
-        rotate logs; every 5 min image GC (the kubelet's ImageGCPeriod)."""
-        seen: dict[str, float] = {}
+        """From sources_ready, every 5 s: remove sandboxes of pods nobody knows, DEL
+        orphaned CNI attachments, drop expired backoff entries; every 10 s rotate logs;
+        every 5 min image GC (the kubelet's ImageGCPeriod)."""
+        await self._sources_ready.wait()
         ticks = 0
         cfg = self.ctx.config
         while True:
-            await asyncio.sleep(5)
-            ticks += 1
             try:
-                if ticks % 2 == 0:
+                if ticks and ticks % 2 == 0:
                     await asyncio.to_thread(self._rotate_logs)
-                if ticks % 60 == 0:
+                if ticks and ticks % 60 == 0:
                     await asyncio.to_thread(
                         self.images.store.gc, int(cfg.get("imageGCHighThresholdPercent", 85)),
                         int(cfg.get("imageGCLowThresholdPercent", 80)), 120.0)
-                # the records alone: a pause round trip per sandbox every 5 s was a good
-                # part of the daemon's idle CPU
-                sandboxes = await asyncio.to_thread(self.runtime.sandbox_pod_uids)
-                now = time.monotonic()
-                stored = self.store.pod_uids()
-                for sid, pod_uid in sandboxes.items():
-                    if pod_uid in self.workers or pod_uid in stored:
-                        seen.pop(pod_uid, None)
-                        continue
-                    first = seen.setdefault(pod_uid, now)
-                    if now - first >= ORPHAN_GRACE_SECONDS:
-                        log.info("removing sandbox %s of unknown pod %s", sid, pod_uid)
-                        await asyncio.to_thread(self._remove_pod_leftovers, pod_uid, None)
-                        seen.pop(pod_uid, None)
+                await self._remove_orphans()
                 self.backoff.gc(time.time())
                 await asyncio.to_thread(self._gc_network)
             except Exception:  # noqa: BLE001 - housekeeping must keep going
                 log.exception("housekeeping failed")
+            await asyncio.sleep(5)
+            ticks += 1
+
+    async def _remove_orphans(self) -> None:
+        # the records alone: a pause round trip per sandbox every 5 s was a good part of
+        # the daemon's idle CPU
+        sandboxes = await asyncio.to_thread(self.runtime.sandbox_pod_uids)
+        stored = self.store.pod_uids()
+        # every sandbox is made by a worker, which stays in self.workers until its
+        # termination (threads included, PodWorker._settle) removed them all
+        orphans = {uid: sid for sid, uid in sandboxes.items()
+                   if uid not in self.workers and uid not in stored}
+        for uid, sid in orphans.items():
+            log.info("removing sandbox %s of unknown pod %s", sid, uid)
+            # a daemon stopping meanwhile waits for this (close): no half-removed sandbox
+            await _off_thread(self._offloaded, self._remove_pod_leftovers, uid, None)
 
     def _gc_network(self) -> None:
         """DEL attachments whose sandbox is gone (a daemon that died half-way)."""
@@ -337,8 +347,17 @@ class Engine:
             pinned.unlink(missing_ok=True)
 
     def _remove_pod_leftovers(self, uid: str, log_dir: Path | None) -> None:
+        """Tear down and remove a pod's sandboxes, pod dir and log dir (None: the one its
+        sandbox records name, for an orphan whose pod object is gone)."""
         for sb in self.runtime.list_sandboxes():
             if sb.pod_uid == uid:
+                if log_dir is None:
+                    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+                        rec = json.loads(
+                            (self.runtime.sandbox_dir(sb.id) / "sandbox.json").read_bytes())
+                        if rec.get("podNamespace") and rec.get("podName"):
+                            log_dir = pod_log_root(self.ctx.log_dir, str(rec["podNamespace"]),
+                                                   str(rec["podName"]), uid)
                 self.teardown_network(sb.id)
                 self.runtime.remove_sandbox(sb.id)
         self.sandboxes_of.pop(uid, None)
@@ -394,6 +413,7 @@ class PodWorker:
         self.log_root = pod_log_root(self.engine.ctx.log_dir, self.namespace, self.name,
                                      self.uid)
         self.pod_dir = self.engine.ctx.root / "pods" / self.uid
+        self._offloaded: set[asyncio.Future[Any]] = set()  # threads of _off still running
 
     # -- identity ------------------------------------------------------------------------
 
@@ -451,7 +471,19 @@ class PodWorker:
             self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self.task
+        await self._settle()
         self._close_watchers()
+
+    async def _off(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """asyncio.to_thread for this pod's work. Cancelling the worker's task does not
+        stop a thread: _settle() waits for what still runs. A sandbox (or container) a
+        thread was still creating when the pod was deleted outlived the deletion's
+        teardown, and stayed behind until the orphan scan."""
+        return await _off_thread(self._offloaded, fn, *args, **kwargs)
+
+    async def _settle(self) -> None:
+        """Wait for the threads of _off calls whose callers were cancelled."""
+        await _settle(self._offloaded)
 
     async def _run(self) -> None:
         failures = 0
@@ -579,7 +611,7 @@ class PodWorker:
     # -- sync ----------------------------------------------------------------------------
 
     async def sync(self) -> None:
-        obs, where = await asyncio.to_thread(self._observe)
+        obs, where = await self._off(self._observe)
         now = time.time()
         if self.start_time is None:
             self.start_time = now
@@ -600,7 +632,7 @@ class PodWorker:
             volumes_ready = await self._prepare_volumes(sb.id)
         changed = await self._act(actions, obs, where, volumes_ready)
         if changed:
-            obs, where = await asyncio.to_thread(self._observe)
+            obs, where = await self._off(self._observe)
         self._publish(obs)
         self._arm_watchers(obs, where)
         self._schedule(actions)
@@ -620,7 +652,7 @@ class PodWorker:
                 or now - self._eviction_checked < eviction.CHECK_INTERVAL_SECONDS):
             return
         self._eviction_checked = now
-        found = await asyncio.to_thread(eviction.check_emptydir_usage, self.pod, self.pod_dir)
+        found = await self._off(eviction.check_emptydir_usage, self.pod, self.pod_dir)
         if found:
             self.evicted = found[0]
             self.event(*found[0].event())
@@ -664,7 +696,7 @@ class PodWorker:
         return False
 
     async def _prepare_volumes(self, sandbox_id: str) -> bool:
-        ok = await asyncio.to_thread(self._prepare_volumes_now, sandbox_id)
+        ok = await self._off(self._prepare_volumes_now, sandbox_id)
         if ok is False:
             self.wake_after(2.0)  # retry the mount, as the kubelet's sync retries
         return bool(ok)
@@ -704,7 +736,7 @@ class PodWorker:
             if sid is None:
                 return True
             changed = True
-            obs, where = await asyncio.to_thread(self._observe)
+            obs, where = await self._off(self._observe)
         sandbox = obs.sandbox
         if sandbox is None or not sandbox.ready:
             return changed
@@ -780,7 +812,7 @@ class PodWorker:
             record={"attempt": attempt, "podName": self.name, "podNamespace": self.namespace})
         self.engine.sandboxes_of.setdefault(self.uid, set()).add(sid)
         try:
-            status = await asyncio.to_thread(self.engine.runtime.create_sandbox, sid, options)
+            status = await self._off(self.engine.runtime.create_sandbox, sid, options)
         except (PodrunError, OSError) as e:
             self.event("Warning", "FailedCreatePodSandBox",
                        f"Failed to create pod sandbox: {e}")
@@ -790,7 +822,7 @@ class PodWorker:
             self.event("Warning", "LimitsNotEnforced", item)
         if not spec.host_network and status.pid:
             try:
-                ips = await asyncio.to_thread(self._setup_network, sid, status.pid)
+                ips = await self._off(self._setup_network, sid, status.pid)
             except (PodrunError, OSError) as e:
                 self.event("Warning", "FailedCreatePodSandBox",
                            f"Failed to create pod sandbox: failed to setup network for "
@@ -805,9 +837,9 @@ class PodWorker:
         tried on its own: a teardown that fails (no CNI config, a plugin error) must not
         leave the rest behind, or every retry of a failing sandbox leaks its mounts."""
         with contextlib.suppress(PodrunError, OSError):
-            await asyncio.to_thread(self.engine.teardown_network, sid)
+            await self._off(self.engine.teardown_network, sid)
         with contextlib.suppress(PodrunError, OSError):
-            await asyncio.to_thread(self.engine.runtime.remove_sandbox, sid)
+            await self._off(self.engine.runtime.remove_sandbox, sid)
 
     def _setup_network(self, sid: str, pause_pid: int) -> tuple[str, ...]:
         """CNI ADD on the pod's netns, pinned under the sandbox dir so DEL still finds it
@@ -882,11 +914,11 @@ class PodWorker:
     async def _stop_sandbox(self, sandbox_id: str) -> None:
         """StopPodSandbox: tear the network down, then stop pause."""
         try:
-            await asyncio.to_thread(self.engine.teardown_network, sandbox_id)
+            await self._off(self.engine.teardown_network, sandbox_id)
         except (PodrunError, OSError) as e:
             self.event("Warning", "FailedKillPod", f"error tearing down the pod network: {e}")
         with contextlib.suppress(PodrunError, OSError):
-            await asyncio.to_thread(self.engine.runtime.stop_sandbox, sandbox_id)
+            await self._off(self.engine.runtime.stop_sandbox, sandbox_id)
 
     # -- containers ----------------------------------------------------------------------
 
@@ -933,7 +965,7 @@ class PodWorker:
                     restart_count=restart, is_init=start.kind is not ContainerKind.REGULAR)
             except PodrunError as e:
                 return sandbox, e
-        sandbox, launch = await asyncio.to_thread(build)
+        sandbox, launch = await self._off(build)
         if isinstance(launch, PodrunError):
             reason = ("CreateContainerConfigError"
                       if type(launch).__name__ == "CreateContainerConfigError"
@@ -960,7 +992,7 @@ class PodWorker:
         post_start = c.lifecycle.post_start if c.lifecycle else None
         self.tracked[cid] = _Tracked(post_start_done=post_start is None)
         try:
-            status, not_enforced = await asyncio.to_thread(
+            status, not_enforced = await self._off(
                 self.engine.runtime.create_container, sandbox_id, cid, config,
                 log_path=log_path, lowerdirs=list(image.lowerdirs),
                 cgroup_values=launch.cgroup_values, stdin=bool(c.stdin))
@@ -1058,7 +1090,7 @@ class PodWorker:
         the container's cgroup (BEHAVIOR.md 6.2 step 5)."""
         rt = self.engine.runtime
         try:
-            ann = (await asyncio.to_thread(rt.container_config, sandbox_id, cid)).get(
+            ann = (await self._off(rt.container_config, sandbox_id, cid)).get(
                 "annotations", {})
         except (OSError, ValueError):
             ann = {}
@@ -1066,9 +1098,9 @@ class PodWorker:
         deadline = time.monotonic() + grace
         with contextlib.suppress(PodrunError, OSError):
             if grace > 0:
-                await asyncio.to_thread(rt.signal_container, sandbox_id, cid, sig)
+                await self._off(rt.signal_container, sandbox_id, cid, sig)
         while time.monotonic() < self._deadline(deadline):
-            st = await asyncio.to_thread(rt.container_status, sandbox_id, cid)
+            st = await self._off(rt.container_status, sandbox_id, cid)
             if st.state != "running":
                 return
             remaining = self._deadline(deadline) - time.monotonic()
@@ -1076,7 +1108,7 @@ class PodWorker:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._exit_or_grace(st.pid), max(0.0, min(remaining, 1.0)))
         with contextlib.suppress(PodrunError, OSError):
-            await asyncio.to_thread(rt.stop_container, sandbox_id, cid, grace_seconds=0)
+            await self._off(rt.stop_container, sandbox_id, cid, grace_seconds=0)
 
     def _deadline(self, own: float) -> float:
         """A deletion that shortened the grace while this stop was under way wins."""
@@ -1222,6 +1254,9 @@ class PodWorker:
             self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self.task
+        # the sync it cancelled may have left a thread creating a sandbox or a container:
+        # the teardown below must see what that thread makes
+        await self._settle()
         publisher = asyncio.create_task(self._publish_while_terminating())
         try:
             await self._terminate()
@@ -1238,7 +1273,7 @@ class PodWorker:
                 await asyncio.wait_for(self._wake.wait(), 1.0)
             self._wake.clear()
             try:
-                obs, _ = await asyncio.to_thread(self._observe)
+                obs, _ = await self._off(self._observe)
                 self._publish(obs)
             except (PodrunError, OSError):
                 pass
@@ -1247,7 +1282,7 @@ class PodWorker:
         if self.engine.prober is not None:
             with contextlib.suppress(Exception):
                 self.engine.prober.pod_terminating(self.uid)
-        obs, where = await asyncio.to_thread(self._observe)
+        obs, where = await self._off(self._observe)
         grace = self.grace or 0.0
         t0 = time.monotonic()
         running = [n for n, insts in obs.containers.items()
@@ -1276,12 +1311,12 @@ class PodWorker:
         await asyncio.gather(*(stop_one(n) for n in running), return_exceptions=True)
         for sb in obs.sandboxes:
             await self._stop_sandbox(sb.id)
-        obs, _ = await asyncio.to_thread(self._observe)
+        obs, _ = await self._off(self._observe)
         self._publish(obs, pod_is_terminal=not is_static_pod(self.pod))
         if self.engine.prober is not None:
             with contextlib.suppress(Exception):
                 self.engine.prober.remove_pod(self.uid)
-        await asyncio.to_thread(self.engine._remove_pod_leftovers, self.uid, self.log_root)
+        await self._off(self.engine._remove_pod_leftovers, self.uid, self.log_root)
 
     async def _wait_regular_exited(self, obs: PodObservation, where: dict[str, tuple[str, Any]],
                                    sidecar: str, deadline: float) -> None:
@@ -1299,7 +1334,7 @@ class PodWorker:
                 inst = obs.latest(name or "")
                 if inst is None or inst.state is not ContainerRuntimeState.RUNNING:
                     continue
-                st = await asyncio.to_thread(self.engine.runtime.container_status,
+                st = await self._off(self.engine.runtime.container_status,
                                              where[inst.id][0], inst.id)
                 alive = alive or st.state == "running"
             if not alive:
@@ -1314,7 +1349,7 @@ class PodWorker:
             self.event("Warning", "FailedPreStopHook",
                        "lifecycle hooks are not available in this podrun build")
             return
-        sandbox = await asyncio.to_thread(self.engine.runtime.sandbox_status, sandbox_id)
+        sandbox = await self._off(self.engine.runtime.sandbox_status, sandbox_id)
         target = self._probe_target(c, cid, sandbox, time.time())
         try:
             result = await asyncio.wait_for(run_lifecycle_handler(
@@ -1354,13 +1389,13 @@ class PodWorker:
     async def logs(self, container: str, *, follow_: bool, previous: bool,
                    tail_lines: int | None, timestamps: bool, since_seconds: int | None,
                    limit_bytes: int | None) -> AsyncIterator[bytes]:
-        obs, where = await asyncio.to_thread(self._observe)
+        obs, where = await self._off(self._observe)
         inst = self._pick_instance(obs, container, previous)
         path = self.log_root / container / f"{inst.restart_index}.log"
         since_ns = (time.time_ns() - since_seconds * 1_000_000_000
                     if since_seconds is not None else None)
         if not follow_ or inst.state is not ContainerRuntimeState.RUNNING:
-            data = await asyncio.to_thread(_read_all, path)
+            data = await self._off(_read_all, path)
             yield format_lines(data, timestamps=timestamps, tail_lines=tail_lines,
                                since_ns=since_ns, limit_bytes=limit_bytes)
             return
@@ -1391,7 +1426,7 @@ class PodWorker:
 
     async def exec(self, container: str, command: list[str], *, stdin: bool,
                    tty: bool) -> ExecSession:
-        obs, where = await asyncio.to_thread(self._observe)
+        obs, where = await self._off(self._observe)
         if self._container(container) is None:
             raise PodrunError(f"container {container} is not valid for pod {self.name}")
         inst = obs.latest(container)
@@ -1400,7 +1435,7 @@ class PodWorker:
                               f'("{container}")')
         sandbox_id = where[inst.id][0]
         st = where[inst.id][1]
-        config = await asyncio.to_thread(self.engine.runtime.container_config, sandbox_id,
+        config = await self._off(self.engine.runtime.container_config, sandbox_id,
                                          inst.id)
         return await ExecSession.start(st.pid, config, command, stdin=stdin, tty=tty)
 
@@ -1531,6 +1566,27 @@ class ExecSession:
 
 
 # ---- helpers --------------------------------------------------------------------------
+
+
+async def _off_thread(pending: set[asyncio.Future[Any]], fn: Callable[..., T], /,
+                      *args: Any, **kwargs: Any) -> T:
+    """asyncio.to_thread whose thread outlives a cancelled caller in `pending` until it
+    ends, for _settle to wait on."""
+    fut = asyncio.ensure_future(asyncio.to_thread(fn, *args, **kwargs))
+    pending.add(fut)
+    fut.add_done_callback(pending.discard)
+    fut.add_done_callback(_retrieved)  # an abandoned one's error is not "never retrieved"
+    return await asyncio.shield(fut)
+
+
+async def _settle(pending: set[asyncio.Future[Any]]) -> None:
+    while pending:
+        await asyncio.gather(*list(pending), return_exceptions=True)
+
+
+def _retrieved(fut: asyncio.Future[Any]) -> None:
+    if not fut.cancelled():
+        fut.exception()
 
 
 def _resolve(fut: asyncio.Future[None]) -> None:

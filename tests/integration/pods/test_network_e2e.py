@@ -277,3 +277,66 @@ def test_failing_network_setup_leaves_no_sandbox_per_retry(pods: PodDaemon) -> N
         pods.stop()
         conf.write_text(good)
         pods.start()
+
+
+SLOW_PLUGIN = '''#!/usr/bin/python3 -IS
+"""A chained CNI plugin that passes prevResult through after {delay} s in ADD."""
+import json, os, sys, time
+conf = json.load(sys.stdin)
+cmd = os.environ.get("CNI_COMMAND")
+if cmd == "VERSION":
+    print(json.dumps({{"cniVersion": "1.1.0", "supportedVersions": ["1.0.0", "1.1.0"]}}))
+elif cmd == "ADD":
+    open("{marker}", "a").write(os.environ.get("CNI_CONTAINERID", "") + "\\n")
+    time.sleep({delay})
+    print(json.dumps(conf["prevResult"]))
+'''
+
+
+def test_deletion_during_network_setup_waits_for_it_and_leaves_nothing(
+        pods: PodDaemon) -> None:
+    # A pod deleted while its sandbox's CNI ADD still runs (in a thread the deletion cannot
+    # cancel): the teardown must come after the ADD, or the ADD's result outlives it (a
+    # cached attachment, a lease, a sandbox a thread was still making). kubectl delete
+    # returns once the pod is gone; nothing of it may be left then.
+    from tests.integration.reliability.conftest import leak_kinds, run_doctor
+    pods.stop()
+    bindir = pods.base / "cni-bin"
+    bindir.mkdir()
+    marker = pods.base / "slow-add"
+    plugin = bindir / "podrun-test-slow"
+    plugin.write_text(SLOW_PLUGIN.format(delay=3, marker=marker))
+    plugin.chmod(0o755)
+    conf_path = next((pods.base / "cni-conf").glob("*.conflist"))
+    good = conf_path.read_text()
+    conf = json.loads(good)
+    conf["plugins"].append({"type": "podrun-test-slow"})
+    conf_path.write_text(json.dumps(conf))
+    saved = pods.extra_args
+    pods.extra_args = [*saved, "--cni-bin-dir", str(bindir)]
+    net = network(pods)
+    pods.start()
+    try:
+        pods.apply(manifest("slowadd", [("c", "sleep 600", "")]))
+        pods.wait_for(marker.exists, timeout=30, interval=0.05)
+        add_ends = time.monotonic() + 3
+        assert _live_pauses(pods) == 1
+        r = pods.cli("delete", "pod", "slowadd", "--grace-period", "0", "--force",
+                     timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert pods.pod("slowadd") is None
+        # the pod is gone: so is everything it had, at once, and for good (an ADD that
+        # ended after the teardown would leave its attachment behind)
+        time.sleep(max(0.0, add_ends + 1 - time.monotonic()))
+        assert _live_pauses(pods) == 0
+        assert not list(pods.run_dir.glob("sandboxes/*"))
+        assert veths(net["bridge"]) == []
+        assert leases(net["ipam"]) == []
+        _, doc = run_doctor(pods, "--min-age", "0")
+        assert leak_kinds(doc) == {}, doc
+    finally:
+        pods.cli("delete", "pod", "slowadd", "--grace-period", "0", "--force")
+        pods.stop()
+        conf_path.write_text(good)
+        pods.extra_args = saved
+        pods.start()

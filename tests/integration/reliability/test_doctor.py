@@ -120,3 +120,29 @@ def test_doctor_is_clean_while_pods_run_and_finds_every_orphan(pods: PodDaemon) 
     nft = subprocess.run(["nft", "list", "map", "ip", table, "hostports_any"],
                          capture_output=True, text=True, check=False).stdout
     assert "18431" not in nft
+
+
+def test_a_restarted_daemon_removes_the_pods_it_no_longer_has_at_once(pods: PodDaemon) -> None:
+    # The kubelet's HandlePodCleanups: once its sources are read, pods none of them has
+    # (here: the store lost while the daemon was down) are killed and cleaned up, not left
+    # running for a grace period that a stop soon after would cut short.
+    pods.apply(POD.format(name="one", image=IMAGE, ports=""))
+    pods.apply(POD.format(name="two", image=IMAGE, ports=""))
+    pods.wait_phase("one", "Running")
+    pods.wait_phase("two", "Running")
+    bridge, _, _ = _bridge(pods)
+    assert len(pause_pids(pods)) == 2
+    assert len(list(pods.log_dir.glob("default_*"))) == 2
+    pods.stop(signal.SIGKILL)
+    shutil.rmtree(pods.root / "api")
+
+    t0 = time.monotonic()
+    pods.start()
+    pods.wait_for(lambda: pause_pids(pods) == [], timeout=10)
+    pods.wait_for(lambda: not list(pods.run_dir.glob("sandboxes/*")), timeout=10)
+    took = time.monotonic() - t0
+    assert _veths(bridge) == []
+    assert not list(pods.log_dir.glob("default_*"))
+    rc, doc = run_doctor(pods, "--min-age", "0")
+    assert (rc, doc["leaks"]) == (0, []), doc
+    print(f"orphans removed {took:.2f}s after the daemon's start")
