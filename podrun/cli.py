@@ -223,17 +223,27 @@ def apply(ctx: click.Context, filenames: tuple[str, ...], namespace: str | None,
 @click.argument("names", nargs=-1, shell_complete=_complete_pods)
 @ns_option
 @click.option("-A", "--all-namespaces", is_flag=True, help="Every namespace.")
-@click.option("-o", "--output", type=click.Choice(["wide", "json", "yaml", "name"]))
+@click.option("-o", "--output", metavar="FORMAT",
+              help="wide, json, yaml, name, jsonpath=TEMPLATE, jsonpath-file=FILE, "
+                   "jsonpath-as-json=TEMPLATE, custom-columns=HEADER:PATH,..., "
+                   "custom-columns-file=FILE.")
 @click.option("-w", "--watch", is_flag=True, help="After listing, watch for changes.")
 @click.option("-l", "--selector", default=None, help="Label selector (a=b,c!=d,e in (f)).")
 @click.option("--field-selector", default=None, help="Field selector (metadata.name=x).")
+@click.option("--sort-by", default=None, metavar="PATH",
+              help="Sort by a JSONPath field (e.g. .metadata.creationTimestamp).")
+@click.option("--show-labels", is_flag=True, help="Show all labels as the last column.")
+@click.option("-L", "--label-columns", multiple=True, metavar="KEY,...",
+              help="Show these labels, a column each.")
+@click.option("--no-headers", is_flag=True, help="Print tables without the header line.")
 @click.pass_context
 def get(ctx: click.Context, resource: str, names: tuple[str, ...], namespace: str | None,
         all_namespaces: bool, output: str | None, watch: bool, selector: str | None,
-        field_selector: str | None) -> None:
+        field_selector: str | None, sort_by: str | None, show_labels: bool,
+        label_columns: tuple[str, ...], no_headers: bool) -> None:
     """List pods, configmaps, secrets or events, or get some by name."""
     _usage(core.get, _socket(ctx), resource, names, namespace, all_namespaces, output, watch,
-           selector, field_selector)
+           selector, field_selector, sort_by, show_labels, label_columns, no_headers)
 
 
 # ---------------------------------------------------------------- describe
@@ -895,9 +905,23 @@ def completion(shell: str) -> None:
     click.echo(cls(cli, {}, "podrun", "_PODRUN_COMPLETE").source())
 
 
+def pflag_shorthand(args: list[str]) -> list[str]:
+    """kubectl's flags (pflag) read `-o=json` as `-o json`; click would take "=json" as
+    the value. Split such words, up to a `--` (exec's command is left alone)."""
+    out: list[str] = []
+    for i, a in enumerate(args):
+        if a == "--":
+            return out + args[i:]
+        if len(a) > 3 and a[0] == "-" and a[1].isalpha() and a[2] == "=":
+            out += [a[:2], a[3:]]
+        else:
+            out.append(a)
+    return out
+
+
 def main() -> None:
     try:
-        cli(standalone_mode=True)
+        cli(args=pflag_shorthand(sys.argv[1:]), standalone_mode=True)
     except KeyboardInterrupt:
         sys.exit(130)
 

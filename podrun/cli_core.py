@@ -430,14 +430,24 @@ def _as_list(items: list[dict[str, Any]]) -> dict[str, Any]:
 
 def get(socket: str, resource: str, names: tuple[str, ...], namespace: str | None,
         all_namespaces: bool, output: str | None, watch: bool, selector: str | None,
-        field_selector: str | None) -> None:
+        field_selector: str | None, sort_by: str | None = None, show_labels: bool = False,
+        label_columns: tuple[str, ...] = (), no_headers: bool = False) -> None:
     """List pods, configmaps, secrets or events, or get some by name."""
     from podrun.api.client import pod_path
+    if output not in (None, "wide", "json", "yaml", "name") or sort_by or show_labels or \
+            label_columns or no_headers:
+        from podrun import cli_output as out
+        try:
+            out.check_output(output)
+        except out.OutputError as e:
+            fail(str(e))
+    else:
+        out = None  # type: ignore[assignment]  # the common case imports nothing more
     res = _resource(resource)
     ns = namespace or "default"
     client = client_for(socket)
-    singular = res[:-1]
-    if output in (None, "wide") and not watch and objs_are_few(names):
+    label_cols = out.label_keys(label_columns) if out else []
+    if output in (None, "wide") and not watch and objs_are_few(names) and not sort_by:
         # Server-side printing: the daemon computes kubectl's columns (no spec import here).
         path = pod_path(ns, names[0], res) if names else (
             f"/api/v1/{res}" if all_namespaces else pod_path(ns, None, res))
@@ -448,7 +458,11 @@ def get(socket: str, resource: str, names: tuple[str, ...], namespace: str | Non
                 where = "" if all_namespaces else f" in {ns} namespace"
                 echo(f"No resources found{where}.", err=True)
                 return
-            echo(format_table(*table_rows(tbl, output == "wide", all_namespaces)))
+            cols, rows = table_rows(tbl, output == "wide", all_namespaces)
+            if out and (label_cols or show_labels):
+                metas = [((r.get("object") or {}).get("metadata") or {}) for r in tbl["rows"]]
+                cols, rows = out.extend_rows(cols, rows, metas, label_cols, show_labels)
+            echo(format_table(cols, rows, header=not no_headers))
             return
     if names:
         objs = [run_api(functools.partial(client.get, pod_path(ns, n, res))) for n in names]
@@ -458,20 +472,47 @@ def get(socket: str, resource: str, names: tuple[str, ...], namespace: str | Non
         lst = run_api(lambda: client.get(path, labelSelector=selector,
                                          fieldSelector=field_selector))
         objs, list_rv = lst["items"], lst["metadata"].get("resourceVersion")
+    if out is None:
+        _print_objs(objs, res, names, ns, all_namespaces, output, watch)
+    else:
+        try:
+            if sort_by:
+                objs = out.sort_objects(objs, sort_by)
+            if out.is_template(output):
+                assert output is not None
+                data = objs[0] if names and len(objs) == 1 else _as_list(objs)
+                text = out.render(output, data, header=not no_headers)
+                echo(text, nl=output.startswith("custom-columns") and bool(text))
+            else:
+                _print_objs(objs, res, names, ns, all_namespaces, output, watch,
+                            label_cols, show_labels, no_headers)
+        except out.OutputError as e:
+            fail(str(e))
+    if watch:
+        _watch_rows(client, res, ns, all_namespaces, output, selector, field_selector,
+                    list_rv or "0", header=not objs and not no_headers,
+                    label_cols=label_cols, show_labels=show_labels)
+
+
+def _print_objs(objs: list[dict[str, Any]], res: str, names: tuple[str, ...], ns: str,
+                all_namespaces: bool, output: str | None, watch: bool,
+                label_cols: list[str] | None = None, show_labels: bool = False,
+                no_headers: bool = False) -> None:
     if output in ("json", "yaml"):
         _print_data(objs[0] if names and len(objs) == 1 else _as_list(objs), output)
     elif output == "name":
         for o in objs:
-            echo(f"{singular}/{o['metadata']['name']}")
+            echo(f"{res[:-1]}/{o['metadata']['name']}")
     elif not objs and not watch:
         where = "" if all_namespaces else f" in {ns} namespace"
         echo(f"No resources found{where}.", err=True)
     elif objs:
         cols, rows = rows_for(res, objs, output == "wide", all_namespaces)
-        echo(format_table(cols, rows))
-    if watch:
-        _watch_rows(client, res, ns, all_namespaces, output, selector, field_selector,
-                    list_rv or "0", header=not objs)
+        if label_cols or show_labels:
+            from podrun import cli_output as out
+            cols, rows = out.extend_rows(cols, rows, [o.get("metadata") or {} for o in objs],
+                                         label_cols or [], show_labels)
+        echo(format_table(cols, rows, header=not no_headers))
 
 
 def objs_are_few(names: tuple[str, ...]) -> bool:
@@ -494,7 +535,8 @@ def table_rows(tbl: dict[str, Any], wide: bool, all_ns: bool) -> tuple[list[str]
 
 def _watch_rows(client: Any, res: str, ns: str, all_ns: bool, output: str | None,
                 selector: str | None, field_selector: str | None, rv: str,
-                header: bool) -> None:
+                header: bool, label_cols: list[str] | None = None,
+                show_labels: bool = False) -> None:
     from podrun.api.client import pod_path
     path = f"/api/v1/{res}" if all_ns else pod_path(ns, None, res)
     q = {"labelSelector": selector, "fieldSelector": field_selector, "resourceVersion": rv}
@@ -507,7 +549,22 @@ def _watch_rows(client: Any, res: str, ns: str, all_ns: bool, output: str | None
             if output == "name":
                 echo(f"{res[:-1]}/{obj['metadata']['name']}")
                 continue
+            if output is not None and output.partition("=")[0] in (
+                    "jsonpath", "jsonpath-file", "jsonpath-as-json", "custom-columns",
+                    "custom-columns-file"):
+                from podrun import cli_output as out
+                try:
+                    text = out.render(output, obj, header=header)
+                except out.OutputError as e:
+                    fail(str(e))
+                echo(text, nl=output.startswith("custom-columns"))
+                header = False
+                continue
             cols, rows = rows_for(res, [obj], output == "wide", all_ns)
+            if label_cols or show_labels:
+                from podrun import cli_output as out
+                cols, rows = out.extend_rows(cols, rows, [obj.get("metadata") or {}],
+                                             label_cols or [], show_labels)
             table = format_table(cols, rows, header=header).splitlines()
             # kubectl pads watch rows to the header's widths only roughly; one line each.
             echo("\n".join(table))
