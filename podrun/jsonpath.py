@@ -134,7 +134,15 @@ def compile_template(text: str) -> Template:
 
 def _action_end(text: str, start: int) -> int:
     """The index of the "}" closing the action opened at start (quotes may hold braces)."""
-    i = start + 1
+    end = _unquoted(text, start + 1, "}")
+    if end < 0:
+        raise JSONPathError(f"unclosed action in {text[start:]!r}")
+    return end
+
+
+def _unquoted(text: str, i: int, stop: str) -> int:
+    """The index of the first `stop` from i outside quotes (a backslash escapes in them),
+    -1 if none before the end or a line break."""
     quote = ""
     while i < len(text):
         c = text[i]
@@ -145,12 +153,12 @@ def _action_end(text: str, start: int) -> int:
                 quote = ""
         elif c in "\"'":
             quote = c
-        elif c == "}":
+        elif c == stop:
             return i
         elif c in "\r\n":
-            break
+            return -1
         i += 1
-    raise JSONPathError(f"unclosed action in {text[start:]!r}")
+    return -1
 
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'", "0": "\0",
@@ -310,21 +318,8 @@ class _Parser:
 
     def filter(self) -> _Filter:
         self.i += 3  # [?(
-        j = self.i
-        quote = ""
-        while j < len(self.s):
-            c = self.s[j]
-            if quote:
-                if c == "\\":
-                    j += 1
-                elif c == quote:
-                    quote = ""
-            elif c in "\"'":
-                quote = c
-            elif c == ")":
-                break
-            j += 1
-        if j >= len(self.s) or self.s[j + 1:j + 2] != "]":
+        j = _unquoted(self.s, self.i, ")")
+        if j < 0 or self.s[j + 1:j + 2] != "]":
             raise self.error("unterminated filter")
         text = self.s[self.i:j]
         self.i = j + 2
