@@ -505,6 +505,7 @@ def describe(ctx: click.Context, resource: str, names: tuple[str, ...],
              namespace: str | None) -> None:
     """Show a pod in detail: containers, states, conditions, volumes, events."""
     from podrun.api.client import pod_path
+    resource, names = core.type_slash_names(resource, names)
     res = _resource(resource)
     ns = namespace or "default"
     client = _client(ctx)
@@ -548,12 +549,16 @@ def describe(ctx: click.Context, resource: str, names: tuple[str, ...],
 @click.option("--tail", type=int, default=-1, help="Lines from the end (-1: all).")
 @click.option("--timestamps", is_flag=True)
 @click.option("--since", default=None, help="Only newer logs, e.g. 5s, 2m, 3h.")
+@click.option("--all-containers", is_flag=True, help="Every container's logs, init first.")
+@click.option("--prefix", is_flag=True, help="Begin each line with [pod/NAME/CONTAINER].")
+@click.option("--limit-bytes", type=int, default=None, help="At most this many bytes.")
 @click.pass_context
 def logs(ctx: click.Context, name: str, namespace: str | None, container: str | None,
-         follow: bool, previous: bool, tail: int, timestamps: bool, since: str | None) -> None:
+         follow: bool, previous: bool, tail: int, timestamps: bool, since: str | None,
+         all_containers: bool, prefix: bool, limit_bytes: int | None) -> None:
     """Print a container's logs."""
     _usage(core.logs, _socket(ctx), name, namespace, container, follow, previous, tail,
-           timestamps, since)
+           timestamps, since, all_containers, prefix, limit_bytes)
 
 
 @cli.command(name="exec", context_settings={"ignore_unknown_options": True})
@@ -582,13 +587,40 @@ def exec_(ctx: click.Context, name: str, command: tuple[str, ...], namespace: st
 @click.option("--wait", type=click.BOOL, default=True, is_flag=False, flag_value=True,
               show_default=True, help="Wait until the objects are gone (--wait=false: don't).")
 @click.option("--timeout", default="0s", help="How long --wait waits (0: forever).")
+@click.option("--all", "all_", is_flag=True, help="Delete every object of the type.")
+@click.option("-l", "--selector", default=None, help="Delete the objects with these labels.")
+@click.option("--ignore-not-found", is_flag=True, help="A missing object is not an error.")
+@click.option("--now", is_flag=True, help="A grace period of 1 second.")
+@click.option("-A", "--all-namespaces", is_flag=True, help="With --all or -l: every namespace.")
 @click.pass_context
 def delete(ctx: click.Context, args: tuple[str, ...], namespace: str | None,
            filenames: tuple[str, ...], grace_period: int, force: bool, wait: bool,
-           timeout: str) -> None:
-    """Delete pods, configmaps or secrets by name (delete pod NAME) or by manifest (-f)."""
+           timeout: str, all_: bool, selector: str | None, ignore_not_found: bool, now: bool,
+           all_namespaces: bool) -> None:
+    """Delete pods, configmaps or secrets by name (delete pod NAME), by label (-l), all of a
+    type (--all) or by manifest (-f)."""
     _usage(core.delete, _socket(ctx), args, namespace, filenames, grace_period, force, wait,
-           timeout)
+           timeout, all_, selector, ignore_not_found, now, all_namespaces)
+
+
+# ---------------------------------------------------------------- wait
+
+@cli.command()
+@click.argument("args", nargs=-1, shell_complete=_complete_pods)
+@ns_option
+@click.option("--for", "for_", metavar="CONDITION",
+              help="delete, create, condition=NAME[=VALUE] or jsonpath='{PATH}'[=VALUE].")
+@click.option("--timeout", default="30s", show_default=True,
+              help="How long to wait (0: check once, negative: a week).")
+@click.option("-l", "--selector", default=None, help="Wait for the objects with these labels.")
+@click.option("--all", "all_", is_flag=True, help="Wait for every object of the type.")
+@click.pass_context
+def wait(ctx: click.Context, args: tuple[str, ...], namespace: str | None, for_: str | None,
+         timeout: str, selector: str | None, all_: bool) -> None:
+    """Wait until pods (or ConfigMaps, Secrets) meet a condition, as kubectl wait:
+    podrun wait --for=condition=Ready pod/web."""
+    from podrun.cli_wait import wait as run_wait
+    _usage(run_wait, _socket(ctx), args, namespace, for_, timeout, selector, all_)
 
 
 # ---------------------------------------------------------------- events

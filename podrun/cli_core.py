@@ -108,6 +108,21 @@ def _resource(name: str) -> str:
     return r
 
 
+def type_slash_names(resource: str, names: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    """kubectl's TYPE/NAME arguments (get pod/a pod/b) as TYPE and names; one type only."""
+    if "/" not in resource:
+        return resource, names
+    words = (resource, *names)
+    if any("/" not in w or not w.partition("/")[2] for w in words):
+        fail("error: there is no need to specify a resource type as a separate argument when "
+             "passing arguments in resource/name form (e.g. 'podrun get resource/<resource_name>'"
+             " instead of 'podrun get resource resource/<resource_name>'")
+    types = {_resource(w.partition("/")[0]) for w in words}
+    if len(types) > 1:
+        fail("error: arguments in resource/name form must have a single resource type here")
+    return resource.partition("/")[0], tuple(w.partition("/")[2] for w in words)
+
+
 
 # ---------------------------------------------------------------- manifests
 
@@ -434,6 +449,7 @@ def get(socket: str, resource: str, names: tuple[str, ...], namespace: str | Non
         label_columns: tuple[str, ...] = (), no_headers: bool = False) -> None:
     """List pods, configmaps, secrets or events, or get some by name."""
     from podrun.api.client import pod_path
+    resource, names = type_slash_names(resource, names)
     if output not in (None, "wide", "json", "yaml", "name") or sort_by or show_labels or \
             label_columns or no_headers:
         from podrun import cli_output as out
@@ -577,7 +593,9 @@ def _watch_rows(client: Any, res: str, ns: str, all_ns: bool, output: str | None
 
 def delete(socket: str, args: tuple[str, ...], namespace: str | None,
            filenames: tuple[str, ...], grace_period: int, force: bool, wait: bool,
-           timeout: str) -> None:
+           timeout: str, all_: bool = False, selector: str | None = None,
+           ignore_not_found: bool = False, now: bool = False,
+           all_namespaces: bool = False) -> None:
     """Delete pods, configmaps or secrets by name (delete pod NAME) or by manifest (-f)."""
     from podrun.api.client import pod_path
     targets: list[tuple[str, str, str]] = []  # (resource, ns, name)
@@ -597,15 +615,36 @@ def delete(socket: str, args: tuple[str, ...], namespace: str | None,
         rest = list(args)
         first = rest.pop(0)
         if "/" in first:
+            if all_ or selector:
+                fail("error: name cannot be provided when a selector is specified")
             rest.insert(0, first)
             for a in rest:
                 r, _, n = a.partition("/")
                 targets.append((_resource(r), namespace or "default", n))
         else:
             res = _resource(first)
-            if not rest:
+            if rest and (all_ or selector):
+                fail("error: name cannot be provided when a selector is specified")
+            if all_ and selector:
+                fail("error: cannot set --all and --selector at the same time")
+            if all_ or selector:
+                # kubectl: --all and -l delete what matches now; none is not an error
+                ignore_not_found = True
+                path = f"/api/v1/{res}" if all_namespaces else pod_path(
+                    namespace or "default", None, res)
+                items = run_api(lambda: client_for(socket).get(path, labelSelector=selector))
+                targets += [(res, o["metadata"].get("namespace") or "default",
+                             o["metadata"]["name"]) for o in items["items"]]
+                if not targets:
+                    where = "" if all_namespaces else f" in {namespace or 'default'} namespace"
+                    echo(f"No resources found{where}.", err=True)
+                    return
+            elif not rest:
                 raise UsageError('resource(s) were provided, but no name was specified')
-            targets += [(res, namespace or "default", n) for n in rest]
+            else:
+                targets += [(res, namespace or "default", n) for n in rest]
+    if now:
+        grace_period = 1
     if grace_period == 0 and not force:
         grace_period = 1  # kubectl: --grace-period=0 without --force means 1
     if force and grace_period < 0:
@@ -623,6 +662,8 @@ def delete(socket: str, args: tuple[str, ...], namespace: str | None,
             resp = client.request("DELETE", pod_path(ns, name, res), query={
                 "gracePeriodSeconds": grace_period if grace_period >= 0 else None})
         except ApiStatusError as e:
+            if e.code == 404 and ignore_not_found:
+                continue
             echo(_status_text(e), err=True)
             failed = True
             continue
@@ -681,24 +722,77 @@ def _container_of(socket: str, name: str, namespace: str | None,
 
 
 def logs(socket: str, name: str, namespace: str | None, container: str | None,
-         follow: bool, previous: bool, tail: int, timestamps: bool, since: str | None) -> None:
-    """Print a container's logs."""
+         follow: bool, previous: bool, tail: int, timestamps: bool, since: str | None,
+         all_containers: bool = False, prefix: bool = False,
+         limit_bytes: int | None = None) -> None:
+    """Print a container's logs (--all-containers: every container's, init containers
+    first; --prefix: each line after [pod/NAME/CONTAINER])."""
     from podrun.api.client import pod_path
-    ns, name, client, c = _container_of(socket, name, namespace, container)
-    q: dict[str, Any] = {"container": c, "follow": "true" if follow else None,
+    q: dict[str, Any] = {"follow": "true" if follow else None,
                          "previous": "true" if previous else None,
                          "tailLines": tail if tail >= 0 else None,
-                         "timestamps": "true" if timestamps else None}
+                         "timestamps": "true" if timestamps else None,
+                         "limitBytes": limit_bytes if limit_bytes and limit_bytes > 0 else None}
     if since:
         q["sinceSeconds"] = max(1, int(parse_timeout(since)))
+    if all_containers:
+        if container:
+            fail("error: --container cannot be specified with --all-containers")
+        if name.startswith("pod/"):
+            name = name[4:]
+        ns = namespace or "default"
+        client = client_for(socket)
+        pod = run_api(lambda: client.get(pod_path(ns, name)))
+        spec = pod.get("spec") or {}
+        names = [str(c["name"]) for key in ("initContainers", "containers")
+                 for c in spec.get(key) or []]
+    else:
+        ns, name, client, c = _container_of(socket, name, namespace, container)
+        names = [c]
+    import threading
     out = sys.stdout.buffer
+    lock = threading.Lock()
 
-    def stream() -> None:
-        for chunk in client.stream(pod_path(ns, name) + "/log", q):
-            out.write(chunk)
-            out.flush()
+    def stream(c: str) -> None:
+        head = f"[pod/{name}/{c}] ".encode() if prefix else b""
+        rest = b""
+        for chunk in client.stream(pod_path(ns, name) + "/log", {**q, "container": c}):
+            if head:
+                rest += chunk
+                *lines, rest = rest.split(b"\n")
+                chunk = b"".join(head + ln + b"\n" for ln in lines)
+            with lock:
+                out.write(chunk)
+                out.flush()
+        if head and rest:
+            with lock:
+                out.write(head + rest)
+                out.flush()
     try:
-        run_api(stream)
+        if follow and len(names) > 1:
+            # kubectl follows the containers at once, each line as it comes
+            errors: list[BaseException] = []
+
+            def follow_one(c: str) -> None:
+                try:
+                    stream(c)
+                except BaseException as e:  # noqa: BLE001 - reported after the join
+                    errors.append(e)
+            threads = [threading.Thread(target=follow_one, args=(c,), daemon=True)
+                       for c in names]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            if errors:
+                first = errors[0]
+
+                def reraise() -> None:
+                    raise first
+                run_api(reraise)
+        else:
+            for c in names:
+                run_api(functools.partial(stream, c))
     except KeyboardInterrupt:
         pass
 

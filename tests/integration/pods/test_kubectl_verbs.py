@@ -1,0 +1,107 @@
+"""kubectl verbs and forms users script with, against real pods: `wait` (conditions,
+jsonpath, delete, timeouts), TYPE/NAME arguments, `delete -l / --all / --ignore-not-found`,
+`logs --all-containers --prefix / --limit-bytes`."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tests.integration.pods.conftest import IMAGE, PodDaemon
+
+pytestmark = pytest.mark.privileged
+
+
+def manifest(name: str, labels: str, *containers: tuple[str, str],
+             init: tuple[str, str] | None = None, restart: str = "Always") -> str:
+    text = (f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  labels: {labels}\n"
+            f"spec:\n  terminationGracePeriodSeconds: 0\n  restartPolicy: {restart}\n")
+    if init:
+        text += (f"  initContainers:\n  - name: {init[0]}\n    image: {IMAGE}\n"
+                 f"    command: [\"sh\", \"-c\", {json.dumps(init[1])}]\n")
+    text += "  containers:\n"
+    for cname, script in containers:
+        text += (f"  - name: {cname}\n    image: {IMAGE}\n"
+                 f"    command: [\"sh\", \"-c\", {json.dumps(script)}]\n")
+    return text
+
+
+def run(pods: PodDaemon, *args: str, timeout: float = 60) -> tuple[int, str, str]:
+    r = pods.cli(*args, timeout=timeout)
+    return r.returncode, r.stdout, r.stderr
+
+
+def test_wait_for_conditions_jsonpath_and_delete(pods: PodDaemon) -> None:
+    # Ready only after 2 s: the wait must block until then, and end right after
+    pods.apply(manifest("slow", "{app: slow}", ("c", "sleep 2; touch /tmp/ok; sleep 600"))
+               .replace("    command:", "    readinessProbe:\n      exec:\n        command: "
+                        "[cat, /tmp/ok]\n      periodSeconds: 1\n    command:"))
+    t0 = time.monotonic()
+    assert run(pods, "wait", "--for=condition=Ready", "pod/slow", "--timeout=60s") == (
+        0, "pod/slow condition met\n", "")
+    took = time.monotonic() - t0
+    assert 1.5 < took < 20, took
+    assert run(pods, "wait", "--for", "condition=Ready=false", "pod/slow",
+               "--timeout=1s")[0:2] == (1, "")
+    assert run(pods, "wait", "--for=jsonpath={.status.phase}=Running", "pods", "slow")[:2] == (
+        0, "pod/slow condition met\n")
+    assert run(pods, "wait", "--for=jsonpath=.status.podIP", "pod/slow")[0] == 0
+
+    # a pod that ends: its phase, by label
+    pods.apply(manifest("job", "{app: job}", ("c", "sleep 1; exit 0"), restart="Never"))
+    assert run(pods, "wait", "--for=jsonpath={.status.phase}=Succeeded", "pods", "-l",
+               "app=job", "--timeout=60s")[:2] == (0, "pod/job condition met\n")
+    # every pod, Ready or not: a timeout names the one that is not
+    rc, out, err = run(pods, "wait", "--for=condition=Ready", "pods", "--all",
+                       "--timeout=2s")
+    assert rc == 1 and "pod/job" not in out
+    assert err.strip() == "error: timed out waiting for the condition on pods/job"
+
+    assert run(pods, "wait", "--for=condition=Ready", "pod/none") == (
+        1, "", 'Error from server (NotFound): pods "none" not found\n')
+    assert run(pods, "wait", "--for=bogus", "pod/slow")[0] == 1
+    assert run(pods, "wait", "--for=condition=Ready", "pods", "-l", "app=nothing")[::2] == (
+        1, "error: no matching resources found\n")
+
+    # deletion: the wait returns once the pod is gone
+    assert run(pods, "delete", "pod", "slow", "--wait=false")[0] == 0
+    assert run(pods, "wait", "--for=delete", "pod/slow", "--timeout=60s") == (
+        0, "pod/slow deleted\n", "")
+    assert pods.pod("slow") is None
+    assert run(pods, "wait", "--for=delete", "pod/slow") == (0, "", "")
+
+
+def test_type_slash_name_delete_by_label_and_all_container_logs(pods: PodDaemon) -> None:
+    pods.apply(manifest("duo", "{app: duo, tier: back}", ("a", "echo one-a; echo two-a; "
+                                                          "sleep 600"),
+                        ("b", "echo b-line; sleep 600"),
+                        init=("setup", "echo from-init")))
+    pods.apply(manifest("solo", "{app: solo}", ("c", "sleep 600")))
+    pods.wait_phase("duo", "Running")
+    pods.wait_phase("solo", "Running")
+    pods.wait_for(lambda: "b-line" in pods.cli("logs", "duo", "-c", "b").stdout)
+
+    rc, out, _ = run(pods, "get", "pod/duo", "pod/solo", "--no-headers")
+    assert rc == 0 and [ln.split()[0] for ln in out.splitlines()] == ["duo", "solo"]
+    rc, out, _ = run(pods, "describe", "pod/duo")
+    assert rc == 0 and out.startswith("Name:") and "duo" in out.splitlines()[0]
+
+    rc, out, _ = run(pods, "logs", "duo", "--all-containers")
+    assert (rc, out) == (0, "from-init\none-a\ntwo-a\nb-line\n")
+    rc, out, _ = run(pods, "logs", "pod/duo", "--all-containers", "--prefix")
+    assert out.splitlines() == ["[pod/duo/setup] from-init", "[pod/duo/a] one-a",
+                                "[pod/duo/a] two-a", "[pod/duo/b] b-line"]
+    assert run(pods, "logs", "duo", "-c", "a", "--limit-bytes", "3")[1] == "one"
+
+    assert run(pods, "delete", "pod", "ghost")[0] == 1
+    assert run(pods, "delete", "pod", "ghost", "--ignore-not-found") == (0, "", "")
+    rc, out, err = run(pods, "delete", "pods", "-l", "tier=back", "--now")
+    assert (rc, out) == (0, 'pod "duo" deleted\n')
+    assert pods.pod("duo") is None and pods.pod("solo") is not None
+    assert run(pods, "delete", "pods", "-l", "tier=back") == (
+        0, "", "No resources found in default namespace.\n")
+    rc, out, _ = run(pods, "delete", "pods", "--all", "--force", "--grace-period=0")
+    assert (rc, out) == (0, 'pod "solo" deleted\n')
+    assert run(pods, "get", "pods")[2] == "No resources found in default namespace.\n"
