@@ -232,14 +232,30 @@ def run_command(command: Callable[[], None]) -> None:
         sys.exit(1)
 
 
+def exit_now(code: int) -> None:
+    """Flush stdout/stderr and end the process without the interpreter's finalization
+    (freeing every module and object: ~3 ms quiet, up to 10 ms on a loaded host, after
+    the command's work is done; `apply --wait` is timed to its exit). Nothing else needs
+    it: these commands start no threads and leave no file half-written. A flush that
+    fails returns, and the normal exit reports it as before."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return
+    os._exit(code)
+
+
 def main() -> None:
     command = dispatch(sys.argv[1:])
     if command is not None:
         from podrun.cli_core import UsageError
         try:
             run_command(command)
-            return
         except UsageError:
             pass  # found before anything was sent: click runs it again and says it its way
+        else:
+            exit_now(0)
+            return
     from podrun.cli import main as click_main
     click_main()
