@@ -737,9 +737,27 @@ def _with_from(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
-@cli.group()
-def create() -> None:
-    """Create a ConfigMap or Secret from literals, files or env files."""
+@cli.group(invoke_without_command=True)
+@click.option("-f", "--filename", "filenames", multiple=True,
+              help="Create the objects of these manifests (FILE, DIR or -).")
+@ns_option
+@click.option("--validate", "mode", default="strict", show_default=True,
+              type=click.Choice(["strict", "warn", "ignore", "true", "false"]),
+              help="Unknown fields: error (strict), warning (warn) or dropped (ignore).")
+@click.pass_context
+def create(ctx: click.Context, filenames: tuple[str, ...], namespace: str | None,
+           mode: str) -> None:
+    """Create objects from manifests (-f; one that exists is an error, as kubectl create),
+    or a ConfigMap or Secret from literals, files or env files."""
+    if ctx.invoked_subcommand is not None:
+        if filenames:
+            raise click.UsageError("-f cannot be combined with a subcommand")
+        return
+    if not filenames:
+        click.echo(ctx.get_help())
+        ctx.exit(1)
+    from podrun.cli_more import create_from_files
+    _usage(create_from_files, _socket(ctx), filenames, namespace, mode)
 
 
 def _create_obj(ctx: click.Context, obj: dict[str, Any], ns: str, output: str | None,
@@ -923,6 +941,61 @@ def image_import(ctx: click.Context, file: str, name: str | None) -> None:
     for img in data.get("items") or []:
         for ref in (img.get("repoTags") or img.get("repoDigests") or [img.get("id")]):
             click.echo(f"Loaded image: {ref}")
+
+
+# ---------------------------------------------------------------- run / label / annotate
+
+@cli.command(context_settings={"ignore_unknown_options": False})
+@click.argument("name")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@ns_option
+@click.option("--image", default=None, help="The container's image (required).")
+@click.option("--restart", default="Always", show_default=True,
+              help="The pod's restartPolicy: Always, OnFailure or Never.")
+@click.option("--env", multiple=True, metavar="KEY=VALUE", help="An environment variable.")
+@click.option("-l", "--labels", multiple=True, metavar="K=V,...",
+              help="Labels (default run=NAME).")
+@click.option("--annotations", multiple=True, metavar="K=V", help="An annotation.")
+@click.option("--port", type=int, default=None, help="The container port to expose.")
+@click.option("--command", is_flag=True,
+              help="The words after -- are the command, not the image command's arguments.")
+@click.option("--image-pull-policy", default=None,
+              type=click.Choice(["Always", "IfNotPresent", "Never"]))
+@click.option("--dry-run", default=None, type=click.Choice(["none", "client"]),
+              help="client: print the pod instead of creating it (with -o yaml|json).")
+@click.option("-o", "--output", default=None, type=click.Choice(["json", "yaml", "name"]))
+@click.pass_context
+def run(ctx: click.Context, name: str, args: tuple[str, ...], namespace: str | None,
+        image: str | None, restart: str, env: tuple[str, ...], labels: tuple[str, ...],
+        annotations: tuple[str, ...], port: int | None, command: bool,
+        image_pull_policy: str | None, dry_run: str | None, output: str | None) -> None:
+    """Create a pod of one container, as kubectl run: podrun run web --image=IMG [-- ARGS]."""
+    from podrun.cli_more import run_pod
+    _usage(run_pod, _socket(ctx), name, args, namespace, image, restart, env, labels,
+           annotations, port, command, image_pull_policy, dry_run, output)
+
+
+def _metadata_command(field: str, verb: str) -> click.Command:
+    @click.argument("resource")
+    @click.argument("args", nargs=-1)
+    @ns_option
+    @click.option("--overwrite", is_flag=True, help="Change a key that has a value.")
+    @click.option("--all", "all_", is_flag=True, help="Every object of the type.")
+    @click.option("-l", "--selector", default=None, help="The objects with these labels.")
+    @click.pass_context
+    def command(ctx: click.Context, resource: str, args: tuple[str, ...],
+                namespace: str | None, overwrite: bool, all_: bool,
+                selector: str | None) -> None:
+        from podrun.cli_more import set_metadata
+        _usage(set_metadata, _socket(ctx), field, resource, args, namespace, overwrite, all_,
+               selector)
+    command.__doc__ = (f"Update the {field} of pods, ConfigMaps or Secrets, as kubectl {verb}:"
+                       f" podrun {verb} pod web KEY=VALUE [KEY-].")
+    return cli.command(name=verb)(command)
+
+
+_metadata_command("labels", "label")
+_metadata_command("annotations", "annotate")
 
 
 # ---------------------------------------------------------------- completion

@@ -105,3 +105,50 @@ def test_type_slash_name_delete_by_label_and_all_container_logs(pods: PodDaemon)
     rc, out, _ = run(pods, "delete", "pods", "--all", "--force", "--grace-period=0")
     assert (rc, out) == (0, 'pod "solo" deleted\n')
     assert run(pods, "get", "pods")[2] == "No resources found in default namespace.\n"
+
+
+def test_create_run_label_annotate(pods: PodDaemon) -> None:
+    import yaml
+    path = pods.base / "made.yaml"
+    path.write_text(manifest("made", "{app: made}", ("c", "sleep 600")))
+    assert run(pods, "create", "-f", str(path)) == (0, "pod/made created\n", "")
+    assert run(pods, "create", "-f", str(path)) == (
+        1, "", f'Error from server (AlreadyExists): error when creating "{path}": pods "made" '
+               "already exists\n")
+
+    # kubectl run: a container named like the pod, args after --, labels run=NAME
+    rc, out, _ = run(pods, "run", "once", f"--image={IMAGE}", "--restart=Never", "--env",
+                     "WHO=podrun", "--", "sh", "-c", "echo hi $WHO")
+    assert (rc, out) == (0, "pod/once created\n")
+    pods.wait_phase("once", "Succeeded")
+    once = pods.pod("once")
+    assert once is not None
+    assert once["metadata"]["labels"] == {"run": "once"}
+    assert once["spec"]["containers"][0]["name"] == "once"
+    assert once["spec"]["containers"][0]["args"] == ["sh", "-c", "echo hi $WHO"]
+    assert once["spec"]["restartPolicy"] == "Never"
+    assert run(pods, "logs", "once")[1] == "hi podrun\n"
+    rc, out, _ = run(pods, "run", "dry", f"--image={IMAGE}", "--dry-run=client", "-o", "yaml",
+                     "--command", "--", "sleep", "5")
+    assert rc == 0 and pods.pod("dry") is None
+    doc = yaml.safe_load(out)
+    assert doc["kind"] == "Pod" and doc["spec"]["containers"][0]["command"] == ["sleep", "5"]
+    assert run(pods, "run", "noimage")[::2] == (1, 'error: required flag(s) "image" not set\n')
+
+    # label / annotate: set, refuse to change without --overwrite, remove with KEY-
+    assert run(pods, "label", "pod", "made", "tier=front") == (0, "pod/made labeled\n", "")
+    rc, _, err = run(pods, "label", "pod", "made", "tier=back")
+    assert (rc, err) == (1, "error: 'tier' already has a value (front), and --overwrite is "
+                            "false\n")
+    assert run(pods, "label", "pod/made", "tier=back", "--overwrite")[:2] == (
+        0, "pod/made labeled\n")
+    assert run(pods, "get", "pods", "-l", "tier=back", "-o", "name")[1] == "pod/made\n"
+    assert run(pods, "label", "pods", "--all", "app-")[1] == (
+        "pod/made labeled\npod/once not labeled\n")
+    assert run(pods, "annotate", "pod", "made", "note=hello world")[:2] == (
+        0, "pod/made annotated\n")
+    made = pods.pod("made")
+    assert made is not None
+    assert made["metadata"]["labels"] == {"tier": "back"}
+    assert made["metadata"]["annotations"]["note"] == "hello world"
+    assert pods.status("made").get("phase") in ("Pending", "Running")  # the pod ran on
