@@ -41,6 +41,9 @@ from podrun.runtime.stop import CgroupTarget, Pidfd, StopResult, stop_container
 from podrun.runtime.trash import Trash
 
 INIT_HELPER = Path(__file__).with_name("init.py")
+# The interpreter itself, not a venv's symlink to it: the helper is stdlib-only (-I -S) and
+# the venv's start-up (pyvenv.cfg, its prefix) costs it ~1 ms for nothing.
+HELPER_PYTHON = os.path.realpath(sys.executable)
 SHM_SIZE = "64m"  # containerd's defaultShmSize (BEHAVIOR.md 10.6)
 # StartError: the task could not start (BEHAVIOR.md 2.3).
 START_ERROR_EXIT_CODE = 128
@@ -346,7 +349,7 @@ class Runtime:
             env = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]
             try:
                 created = self._client(sandbox_id).create(
-                    container_id, [sys.executable, "-I", "-S", str(INIT_HELPER)], env=env,
+                    container_id, [HELPER_PYTHON, "-I", "-S", str(INIT_HELPER)], env=env,
                     # no ns=mnt: the helper unshares its own mount namespace first
                     # thing; a second copy of the host's mount table costs ~5 ms
                     new_pid_ns=_wants_pid_ns(config), new_mount_ns=False,

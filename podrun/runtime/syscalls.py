@@ -6,8 +6,10 @@ interpreter. Every wrapper raises OSError(errno, message, path) on failure.
 
 from __future__ import annotations
 
-import ctypes
 import os
+
+# not `import ctypes`: its import is a tenth of the init helper's start (ctypes_lite says why)
+from podrun.runtime import ctypes_lite as ctypes
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
