@@ -975,6 +975,20 @@ def run(ctx: click.Context, name: str, args: tuple[str, ...], namespace: str | N
            annotations, port, command, image_pull_policy, dry_run, output)
 
 
+@cli.command()
+@click.argument("src")
+@click.argument("dest")
+@ns_option
+@click.option("-c", "--container", default=None)
+@click.pass_context
+def cp(ctx: click.Context, src: str, dest: str, namespace: str | None,
+       container: str | None) -> None:
+    """Copy files and directories to and from containers (tar must be in the image), as
+    kubectl cp: podrun cp web:/etc/hostname ./hostname, podrun cp ./dir web:/tmp/dir."""
+    from podrun.cli_more import copy
+    _usage(copy, _socket(ctx), src, dest, namespace, container)
+
+
 def _metadata_command(field: str, verb: str) -> click.Command:
     @click.argument("resource")
     @click.argument("args", nargs=-1)

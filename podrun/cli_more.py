@@ -6,6 +6,7 @@ Each is one or two API requests with kubectl's messages:
     podrun run web --image=IMG [-- ARGS]      pod/web created (labels run=web)
     podrun label pod web tier=front [a-]      pod/web labeled
     podrun annotate pod web note=x            pod/web annotated
+    podrun cp web:/etc/hostname ./h           through tar in the container, as kubectl cp
 """
 
 from __future__ import annotations
@@ -200,3 +201,149 @@ def set_metadata(socket: str, field: str, resource: str, args: tuple[str, ...],
             fail(_status_text(e))
         _warn(resp.warnings)
         echo(f"{res[:-1]}/{name} {verb}")
+
+
+# ---------------------------------------------------------------- cp
+
+def _remote(spec: str) -> tuple[str | None, str | None, str]:
+    """kubectl cp's file spec: [NAMESPACE/]POD:PATH (remote) or a local path."""
+    head, sep, path = spec.partition(":")
+    if not sep or not head or head.startswith((".", "/")) or not path:
+        return None, None, spec
+    ns, _, pod = head.rpartition("/")
+    return (ns or None), pod, path
+
+
+def copy(socket: str, src: str, dest: str, namespace: str | None,
+         container: str | None) -> None:
+    """kubectl cp through tar in the container: POD:PATH -> local, or local -> POD:PATH."""
+    s_ns, s_pod, s_path = _remote(src)
+    d_ns, d_pod, d_path = _remote(dest)
+    if s_pod and d_pod:
+        fail("error: one of src or dest must be a local file specification")
+    if not s_pod and not d_pod:
+        fail("error: one of src or dest must be a remote file specification")
+    from podrun.cli_core import _container_of
+    if s_pod:
+        ns, name, client, c = _container_of(socket, s_pod, s_ns or namespace, container)
+        _copy_from_pod(client, ns, name, c, s_path, d_path)
+    else:
+        assert d_pod is not None
+        ns, name, client, c = _container_of(socket, d_pod, d_ns or namespace, container)
+        _copy_to_pod(client, ns, name, c, s_path, d_path)
+
+
+def _exec(client: Any, ns: str, name: str, c: str, command: list[str], *,
+          stdin_fd: int | None = None, out: Any = None) -> tuple[int, bytes]:
+    """Run command in the container: (exit code, stderr)."""
+    import io
+
+    from podrun.api.client import pod_path
+    from podrun.api.exec_client import run_exec
+    err = io.BytesIO()
+    code = run_api(lambda: run_exec(client.socket_path, pod_path(ns, name) + "/exec", command,
+                                    c, stdin_fd is not None, False, stdin_fd=stdin_fd,
+                                    out=out if out is not None else io.BytesIO(), err=err))
+    return int(code), err.getvalue()
+
+
+def _copy_from_pod(client: Any, ns: str, name: str, c: str, src: str, dest: str) -> None:
+    import os
+    import posixpath
+    import tarfile
+    import threading
+    src = posixpath.normpath(src)
+    parent, base = posixpath.split(src)
+    if not base or base in (".", ".."):
+        parent, base = src, "."
+    r, w = os.pipe()
+    result: dict[str, Any] = {}
+
+    def produce() -> None:
+        with os.fdopen(w, "wb") as pipe:
+            try:
+                result["code"], result["err"] = _exec(
+                    client, ns, name, c, ["tar", "cf", "-", "-C", parent or "/", base], out=pipe)
+            except SystemExit as e:  # run_api's fail(): reported below
+                result["code"], result["err"] = e.code, b""
+    t = threading.Thread(target=produce, daemon=True)
+    t.start()
+    count = 0
+    with os.fdopen(r, "rb") as pipe:
+        try:
+            with tarfile.open(fileobj=pipe, mode="r|") as tar:
+                for member in tar:
+                    count += _extract(tar, member, base, dest)
+        except tarfile.ReadError:
+            pass  # nothing came: tar failed, its message follows
+        pipe.read()  # let the producer finish
+    t.join()
+    if result.get("code"):
+        text = (result.get("err") or b"").decode(errors="replace").strip()
+        fail(f"error: {text or 'tar exited with code ' + str(result.get('code'))}")
+    if not count:
+        fail(f"error: {src} not found in the container")
+
+
+def _extract(tar: Any, member: Any, base: str, dest: str) -> int:
+    """One member of the container's tar, renamed from BASE[/rest] to DEST[/rest]; names
+    that would leave DEST, and links and devices, are skipped (kubectl cp does the same
+    since its path-traversal fixes)."""
+    import os
+    import posixpath
+    import shutil
+    name = posixpath.normpath(member.name)
+    if base == ".":
+        rel = "" if name == "." else name
+    elif name == base:
+        rel = ""
+    elif name.startswith(base + "/"):
+        rel = name[len(base) + 1:]
+    else:
+        return 0
+    if rel.startswith(("/", "../")) or rel == ".." or "/../" in f"/{rel}/":
+        echo(f"warning: skipping {member.name!r}: it would leave {dest}", err=True)
+        return 0
+    target = os.path.join(dest, rel) if rel else dest
+    if member.isdir():
+        os.makedirs(target, exist_ok=True)
+        os.chmod(target, member.mode & 0o7777)
+    elif member.isfile():
+        os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
+        src = tar.extractfile(member)
+        assert src is not None
+        with open(target, "wb") as f:
+            shutil.copyfileobj(src, f)
+        os.chmod(target, member.mode & 0o7777)
+        os.utime(target, (member.mtime, member.mtime))
+    else:
+        echo(f"warning: skipping {member.name!r}: not a regular file or directory", err=True)
+        return 0
+    return 1
+
+
+def _copy_to_pod(client: Any, ns: str, name: str, c: str, src: str, dest: str) -> None:
+    import os
+    import posixpath
+    import tarfile
+    import threading
+    if not os.path.exists(src):
+        fail(f"error: {src} doesn't exist in local filesystem")
+    dest = posixpath.normpath(dest) if dest not in ("/", "") else "/"
+    code, _ = _exec(client, ns, name, c, ["test", "-d", dest])
+    if code == 0:  # an existing directory: the copy goes inside it, as kubectl's
+        dest = posixpath.join(dest, os.path.basename(os.path.normpath(src)))
+    parent, base = posixpath.split(dest)
+    r, w = os.pipe()
+
+    def produce() -> None:
+        with os.fdopen(w, "wb") as pipe, tarfile.open(fileobj=pipe, mode="w|") as tar:
+            tar.add(src, arcname=base)
+    t = threading.Thread(target=produce, daemon=True)
+    t.start()
+    with os.fdopen(r, "rb", buffering=0) as pipe:
+        code, err = _exec(client, ns, name, c, ["tar", "-xmf", "-", "-C", parent or "/"],
+                          stdin_fd=pipe.fileno())
+    t.join()
+    if code:
+        fail(f"error: {err.decode(errors='replace').strip() or f'tar exited with code {code}'}")

@@ -163,7 +163,11 @@ def connect(socket_path: str, path: str) -> WebSocket:
 
 
 def run_exec(socket_path: str, path: str, command: list[str], container: str,
-             stdin: bool, tty: bool) -> int:
+             stdin: bool, tty: bool, *, stdin_fd: int | None = None, out: Any = None,
+             err: Any = None) -> int:
+    """Run command in the container, relaying stdin/stdout/stderr; its exit code.
+    stdin_fd (default: fd 0) is read to its end; out/err (default: this process's stdout
+    and stderr) are binary writers, e.g. a pipe `podrun cp` reads a tar stream from."""
     q: list[tuple[str, str]] = [("command", c) for c in command]
     q += [("container", container), ("stdout", "true"), ("stderr", "false" if tty else "true"),
           ("stdin", "true" if stdin else "false"), ("tty", "true" if tty else "false")]
@@ -188,8 +192,11 @@ def run_exec(socket_path: str, path: str, command: list[str], container: str,
         old_winch = signal.signal(signal.SIGWINCH, send_size)
         send_size()
 
+    out = out if out is not None else sys.stdout.buffer
+    err = err if err is not None else sys.stderr.buffer
+
     def pump_stdin() -> None:
-        fd = sys.stdin.fileno()
+        fd = sys.stdin.fileno() if stdin_fd is None else stdin_fd
         try:
             while data := os.read(fd, 65536):
                 ws.send(b"\x00" + data)
@@ -210,11 +217,11 @@ def run_exec(socket_path: str, path: str, command: list[str], container: str,
                 continue
             ch, data = msg[0], msg[1:]
             if ch == 1:
-                sys.stdout.buffer.write(data)
-                sys.stdout.buffer.flush()
+                out.write(data)
+                out.flush()
             elif ch == 2:
-                sys.stderr.buffer.write(data)
-                sys.stderr.buffer.flush()
+                err.write(data)
+                err.flush()
             elif ch == 3:
                 code = exit_code_of(json.loads(data))
     finally:

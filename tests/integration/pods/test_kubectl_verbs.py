@@ -152,3 +152,30 @@ def test_create_run_label_annotate(pods: PodDaemon) -> None:
     assert made["metadata"]["labels"] == {"tier": "back"}
     assert made["metadata"]["annotations"]["note"] == "hello world"
     assert pods.status("made").get("phase") in ("Pending", "Running")  # the pod ran on
+
+
+def test_cp_both_ways(pods: PodDaemon) -> None:
+    pods.apply(manifest("box", "{app: box}", ("c", "mkdir -p /data/sub; echo one > /data/a; "
+                                                   "echo two > /data/sub/b; sleep 600")))
+    pods.wait_phase("box", "Running")
+    pods.wait_for(lambda: pods.cli("exec", "box", "--", "cat", "/data/sub/b").stdout == "two\n")
+    out = pods.base / "cp-out"
+    out.mkdir()
+    assert run(pods, "cp", "box:/data", str(out / "data"))[0] == 0
+    assert (out / "data" / "a").read_text() == "one\n"
+    assert (out / "data" / "sub" / "b").read_text() == "two\n"
+    assert run(pods, "cp", "default/box:/data/a", str(out / "a.txt"))[0] == 0
+    assert (out / "a.txt").read_text() == "one\n"
+    rc, _, err = run(pods, "cp", "box:/data/nope", str(out / "x"))
+    assert rc == 1 and "No such file or directory" in err and not (out / "x").exists()
+
+    local = out / "local.txt"
+    local.write_text("from the host\n")
+    assert run(pods, "cp", str(local), "box:/data")[0] == 0  # a directory: goes inside
+    assert pods.cli("exec", "box", "--", "cat", "/data/local.txt").stdout == "from the host\n"
+    assert run(pods, "cp", str(local), "box:/tmp/renamed")[0] == 0
+    assert pods.cli("exec", "box", "--", "cat", "/tmp/renamed").stdout == "from the host\n"
+    assert run(pods, "cp", str(out / "data"), "box:/copy")[0] == 0
+    assert pods.cli("exec", "box", "--", "cat", "/copy/sub/b").stdout == "two\n"
+    assert run(pods, "cp", str(local), str(out / "y"))[::2] == (
+        1, "error: one of src or dest must be a remote file specification\n")
