@@ -697,17 +697,23 @@ def delete(socket: str, args: tuple[str, ...], namespace: str | None,
             waiting.append((res, ns, name, obj["metadata"].get("uid", "")))
     limit = parse_timeout(timeout)
     deadline = time.monotonic() + limit if limit > 0 else None
-    from podrun.api.client import WaitTimeout
     for res, ns, name, uid in waiting:
-        try:
-            _wait_gone(client, res, ns, name, uid, deadline)
-        except WaitTimeout:
-            fail(f"error: timed out waiting for the condition on {res}/{name}")
-        except ApiStatusError as e:
-            fail(_status_text(e))
-        except ClientError as e:
-            fail(f"error: {e}")
+        run_wait(functools.partial(_wait_gone, client, res, ns, name, uid, deadline), res, name)
     sys.exit(1 if failed else 0)
+
+
+def run_wait(fn: Callable[[], Any], res: str, name: str) -> Any:
+    """A wait on one object: its deadline passing, an API error or a lost daemon end the
+    command in kubectl's words."""
+    from podrun.api.client import ApiStatusError, ClientError, WaitTimeout
+    try:
+        return fn()
+    except WaitTimeout:
+        fail(f"error: timed out waiting for the condition on {res}/{name}")
+    except ApiStatusError as e:
+        fail(_status_text(e))
+    except ClientError as e:
+        fail(f"error: {e}")
 
 
 # ---------------------------------------------------------------- logs / exec

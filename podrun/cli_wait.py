@@ -13,12 +13,21 @@ kubectl's (`pod/web condition met`, `error: timed out waiting for the condition 
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from podrun.cli_core import _resource, client_for, echo, fail, parse_duration, run_api
+from podrun.cli_core import (
+    _resource,
+    client_for,
+    echo,
+    fail,
+    parse_duration,
+    run_api,
+    run_wait,
+)
 
 DEFAULT_TIMEOUT = 30.0
 A_WEEK = 7 * 24 * 3600.0
@@ -135,7 +144,6 @@ def _targets(args: tuple[str, ...], namespace: str | None, selector: str | None,
 
 def wait(socket: str, args: tuple[str, ...], namespace: str | None, for_: str | None,
          timeout: str, selector: str | None, all_: bool) -> None:
-    from podrun.api.client import ApiStatusError, ClientError, WaitTimeout
     if not for_:
         fail("error: --for must be set")
     cond = parse_for(for_)
@@ -151,22 +159,17 @@ def wait(socket: str, args: tuple[str, ...], namespace: str | None, for_: str | 
     client = client_for(socket)
     targets = _targets(args, namespace, selector, all_, client)
     for res, ns, name in targets:
-        kind = res[:-1]
-        try:
-            if cond.kind == "delete":
-                if _until_deleted(client, res, ns, name, deadline):
-                    echo(f"{kind}/{name} deleted")
-            else:
-                _until(client, res, ns, name, cond.met, deadline,
-                       missing_ok=cond.kind == "create")
-                echo(f"{kind}/{name} condition met")
-        except WaitTimeout:
-            fail(f"error: timed out waiting for the condition on {res}/{name}")
-        except ApiStatusError as e:
-            from podrun.cli_core import _status_text
-            fail(_status_text(e))
-        except ClientError as e:
-            fail(f"error: {e}")
+        run_wait(functools.partial(_wait_one, client, cond, res, ns, name, deadline), res, name)
+
+
+def _wait_one(client: Any, cond: Condition, res: str, ns: str, name: str,
+              deadline: float) -> None:
+    if cond.kind == "delete":
+        if _until_deleted(client, res, ns, name, deadline):
+            echo(f"{res[:-1]}/{name} deleted")
+        return
+    _until(client, res, ns, name, cond.met, deadline, missing_ok=cond.kind == "create")
+    echo(f"{res[:-1]}/{name} condition met")
 
 
 def _until(client: Any, res: str, ns: str, name: str, met: Callable[[dict[str, Any]], bool],
