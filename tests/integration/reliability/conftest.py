@@ -9,10 +9,20 @@ from pathlib import Path
 from typing import Any
 
 from tests.integration.daemon.conftest import PODRUN
-from tests.integration.pods.conftest import PodDaemon
+from tests.integration.pods.conftest import IMAGE, PodDaemon
 from tests.integration.pods.conftest import busybox_archive as busybox_archive  # fixture
 from tests.integration.pods.conftest import e2e_dir as e2e_dir  # fixture
 from tests.integration.pods.conftest import pods as pods  # fixture
+
+
+def pod_manifest(name: str, command: list[str] | tuple[str, ...], *, image: str = IMAGE,
+                 container_extra: str = "", spec_extra: str = "") -> str:
+    """A pod of one container "c" with a 1 s grace period: container_extra adds lines to
+    the container (4-space indented), spec_extra to the spec (2-space indented)."""
+    return (f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n"
+            f"  terminationGracePeriodSeconds: 1\n  containers:\n  - name: c\n"
+            f"    image: {image}\n    command: {json.dumps(list(command))}\n"
+            f"{container_extra}{spec_extra}")
 
 
 def _flag(d: PodDaemon, name: str) -> str:

@@ -30,8 +30,8 @@ import psutil
 import pytest
 
 from podrun.api import server
-from tests.integration.pods.conftest import IMAGE, PodDaemon
-from tests.integration.reliability.conftest import leak_kinds, run_doctor
+from tests.integration.pods.conftest import PodDaemon
+from tests.integration.reliability.conftest import leak_kinds, pod_manifest, run_doctor
 
 pytestmark = [pytest.mark.privileged, pytest.mark.slow]
 
@@ -392,24 +392,13 @@ def steady_pods(d: PodDaemon) -> dict[str, tuple[Any, ...]]:
     return out
 
 
-STEADY_POD = """
-apiVersion: v1
-kind: Pod
-metadata:
-  name: {name}
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: c
-    image: """ + IMAGE + """
-    command: ["sh", "-c", "i=0; while :; do echo $i; i=$((i+1)); sleep 0.2; done"]
-"""
+STEADY_SCRIPT = "i=0; while :; do echo $i; i=$((i+1)); sleep 0.2; done"
 
 
 @pytest.fixture
 def steady(pods: PodDaemon) -> Iterator[PodDaemon]:
     for name in STEADY:
-        pods.apply(STEADY_POD.format(name=name))
+        pods.apply(pod_manifest(name, ["sh", "-c", STEADY_SCRIPT]))
     for name in STEADY:
         pods.wait_phase(name, "Running")
     yield pods

@@ -14,35 +14,25 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.pods.conftest import IMAGE, PodDaemon
+from tests.integration.pods.conftest import PodDaemon
 from tests.integration.reliability.conftest import (
     _flag,
     leak_kinds,
     pause_pids,
+    pod_manifest,
     run_doctor,
 )
 
 pytestmark = pytest.mark.privileged
 
-POD = """
-apiVersion: v1
-kind: Pod
-metadata:
-  name: {name}
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: c
-    image: {image}
-    command: ["sh", "-c", "echo up; sleep 1000"]
-{ports}    volumeMounts:
-    - name: mem
-      mountPath: /mem
-  volumes:
-  - name: mem
-    emptyDir:
-      medium: Memory
-"""
+MEMORY_VOLUME = ("    volumeMounts:\n    - name: mem\n      mountPath: /mem\n",
+                 "  volumes:\n  - name: mem\n    emptyDir:\n      medium: Memory\n")
+
+
+def pod(name: str, ports: str = "") -> str:
+    """A pod with a memory emptyDir (a mount per pod for the doctor to find)."""
+    return pod_manifest(name, ["sh", "-c", "echo up; sleep 1000"],
+                        container_extra=ports + MEMORY_VOLUME[0], spec_extra=MEMORY_VOLUME[1])
 
 
 def _bridge(d: PodDaemon) -> tuple[str, str, Path]:
@@ -61,8 +51,8 @@ def _veths(bridge: str) -> list[str]:
 
 def test_doctor_is_clean_while_pods_run_and_finds_every_orphan(pods: PodDaemon) -> None:
     ports = "    ports:\n    - containerPort: 80\n      hostPort: 18431\n"
-    pods.apply(POD.format(name="one", image=IMAGE, ports=ports))
-    pods.apply(POD.format(name="two", image=IMAGE, ports=""))
+    pods.apply(pod("one", ports))
+    pods.apply(pod("two"))
     pods.wait_phase("one", "Running")
     pods.wait_phase("two", "Running")
 
@@ -126,8 +116,8 @@ def test_a_restarted_daemon_removes_the_pods_it_no_longer_has_at_once(pods: PodD
     # The kubelet's HandlePodCleanups: once its sources are read, pods none of them has
     # (here: the store lost while the daemon was down) are killed and cleaned up, not left
     # running for a grace period that a stop soon after would cut short.
-    pods.apply(POD.format(name="one", image=IMAGE, ports=""))
-    pods.apply(POD.format(name="two", image=IMAGE, ports=""))
+    pods.apply(pod("one"))
+    pods.apply(pod("two"))
     pods.wait_phase("one", "Running")
     pods.wait_phase("two", "Running")
     bridge, _, _ = _bridge(pods)
@@ -138,8 +128,9 @@ def test_a_restarted_daemon_removes_the_pods_it_no_longer_has_at_once(pods: PodD
 
     t0 = time.monotonic()
     pods.start()
-    pods.wait_for(lambda: pause_pids(pods) == [], timeout=10)
-    pods.wait_for(lambda: not list(pods.run_dir.glob("sandboxes/*")), timeout=10)
+    # well before the 30 s an unknown sandbox used to be given (the slack is for loaded hosts)
+    pods.wait_for(lambda: pause_pids(pods) == [], timeout=25)
+    pods.wait_for(lambda: not list(pods.run_dir.glob("sandboxes/*")), timeout=25)
     took = time.monotonic() - t0
     assert _veths(bridge) == []
     assert not list(pods.log_dir.glob("default_*"))

@@ -22,25 +22,14 @@ import psutil
 import pytest
 
 from tests.integration.daemon.conftest import REPO
-from tests.integration.pods.conftest import IMAGE, PodDaemon
-from tests.integration.reliability.conftest import leak_kinds, run_doctor
+from tests.integration.pods.conftest import PodDaemon
+from tests.integration.reliability.conftest import leak_kinds, pod_manifest, run_doctor
 
 pytestmark = pytest.mark.privileged
 
 
-def pod(name: str, script: str, extra: str = "") -> str:
-    return f"""
-apiVersion: v1
-kind: Pod
-metadata:
-  name: {name}
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: c
-    image: {IMAGE}
-    command: ["sh", "-c", {json.dumps(script)}]
-{extra}"""
+def pod(name: str, script: str, container_extra: str = "") -> str:
+    return pod_manifest(name, ["sh", "-c", script], container_extra=container_extra)
 
 
 def events(d: PodDaemon, name: str) -> list[dict[str, Any]]:

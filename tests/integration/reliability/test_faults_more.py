@@ -21,6 +21,7 @@ import pytest
 
 from podrun.image.scratch import oci_archive
 from tests.integration.pods.conftest import IMAGE, PodDaemon
+from tests.integration.reliability.conftest import pod_manifest
 from tests.integration.reliability.test_faults import get_latency, reasons
 from tests.support import make_busybox_rootfs
 
@@ -152,19 +153,8 @@ def with_read_timeout(pods: PodDaemon, seconds: float) -> None:
 
 def pod(name: str, image: str, command: tuple[str, ...] = ("sleep", "3600"),
         policy: str = "Always") -> str:
-    return f"""
-apiVersion: v1
-kind: Pod
-metadata:
-  name: {name}
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: c
-    image: {image}
-    imagePullPolicy: {policy}
-    command: {json.dumps(list(command))}
-"""
+    return pod_manifest(name, command, image=image,
+                        container_extra=f"    imagePullPolicy: {policy}\n")
 
 
 @pytest.mark.parametrize("stalling", [1], indirect=True)
