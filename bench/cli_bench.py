@@ -43,9 +43,10 @@ COMMANDS = ("version", "get-pods", "get-json", "apply", "delete", "logs", "exec"
 
 
 def baseline_cli(base: Path, rev: str) -> Path:
-    """An executable that runs `podrun.cli:main` of commit REV as pip's console script does
-    (venv interpreter with site, so the editable finder is installed too; REV's package comes
-    first on sys.path)."""
+    """An executable that runs commit REV's CLI as that commit installed it: through its
+    podrun/launcher.py's script (venv interpreter with -S, podrun.cli_fast) when it has one,
+    else `podrun.cli:main` as pip's console script does (venv interpreter with site, so the
+    editable finder is installed too); REV's package comes first on sys.path either way."""
     dest = base / f"baseline-{rev}"
     dest.mkdir()
     tar = subprocess.run(["git", "-C", str(REPO), "archive", rev, "podrun"], check=True,
@@ -53,9 +54,22 @@ def baseline_cli(base: Path, rev: str) -> Path:
     with tarfile.open(fileobj=io.BytesIO(tar)) as tf:
         tf.extractall(dest)  # noqa: S202 - our own git archive
     script = dest / "podrun-cli"
-    script.write_text(f"#!{VENV_PYTHON}\nimport sys\nsys.path.insert(0, {str(dest)!r})\n"
-                      "from podrun.cli import main\nif __name__ == '__main__':\n"
-                      "    sys.exit(main())\n")
+    if (dest / "podrun/launcher.py").exists() and (dest / "podrun/cli_fast.py").exists():
+        import sysconfig
+        site = sysconfig.get_paths(vars={"base": str(REPO / ".venv"),
+                                         "platbase": str(REPO / ".venv")})["purelib"]
+        script.write_text(
+            f"#!{VENV_PYTHON} -S\nimport sys\nsys.prefix = sys.exec_prefix = "
+            f"{str(REPO / '.venv')!r}\nif not sys.flags.safe_path:\n    del sys.path[0]\n"
+            f"sys.path += [{site!r}]\nsys.path.insert(0, {str(dest)!r})\n"
+            "if sys.dont_write_bytecode:\n    sys.dont_write_bytecode = False\n"
+            f"    sys.pycache_prefix = {str(dest / 'pycache')!r}\n"
+            "from podrun.cli_fast import main\nif __name__ == '__main__':\n"
+            "    sys.exit(main())\n")
+    else:
+        script.write_text(f"#!{VENV_PYTHON}\nimport sys\nsys.path.insert(0, {str(dest)!r})\n"
+                          "from podrun.cli import main\nif __name__ == '__main__':\n"
+                          "    sys.exit(main())\n")
     script.chmod(0o755)
     return script
 

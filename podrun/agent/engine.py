@@ -701,6 +701,15 @@ class PodWorker:
             self.wake_after(2.0)  # retry the mount, as the kubelet's sync retries
         return bool(ok)
 
+    def _observe_and_prepare(self) -> tuple[tuple[PodObservation, dict[str, tuple[str, Any]]],
+                                             bool | None]:
+        """_observe, then the new sandbox's pod files, in one trip to a thread (on the way
+        from a new sandbox to the first container start)."""
+        obs, where = self._observe()
+        sb = obs.sandbox
+        ready = self._prepare_volumes_now(sb.id) if sb is not None and sb.ready else None
+        return (obs, where), ready
+
     def _prepare_volumes_now(self, sandbox_id: str) -> bool | None:
         """The sandbox's status and the pod files in one trip to a thread (each hop costs
         a few ms on a busy host, on the way to Running); None: the sandbox is not ready."""
@@ -736,11 +745,14 @@ class PodWorker:
             if sid is None:
                 return True
             changed = True
-            obs, where = await self._off(self._observe)
+            (obs, where), ready = await self._off(self._observe_and_prepare)
+            if ready is False:
+                self.wake_after(2.0)  # as _prepare_volumes: retry the mount
+            volumes_ready = bool(ready)
         sandbox = obs.sandbox
         if sandbox is None or not sandbox.ready:
             return changed
-        if a.create_sandbox or not volumes_ready:
+        if not a.create_sandbox and not volumes_ready:
             volumes_ready = await self._prepare_volumes(sandbox.id)
         if not volumes_ready:
             return changed
@@ -956,56 +968,67 @@ class PodWorker:
                 message="this podrun build cannot build container configs yet")
             return False
 
-        def build() -> tuple[Any, Any]:
-            """The sandbox's status and the container's config in one trip to a thread."""
+        cid = f"{_safe(start.name)}-{restart}-{secrets.token_hex(4)}"
+        log_path = self.log_root / start.name / f"{restart}.log"
+        post_start = c.lifecycle.post_start if c.lifecycle else None
+        self.tracked[cid] = _Tracked(post_start_done=post_start is None)
+        loop = asyncio.get_running_loop()
+
+        def build_and_create() -> tuple[Any, Any, Any]:
+            """The sandbox's status, the container's config and the container itself in one
+            trip to a thread (each hop costs a few ms on a busy host, on the way to
+            Running): (sandbox, launch or its PodrunError, the create's result or error)."""
             sandbox = self.engine.runtime.sandbox_status(sandbox_id)
             try:
-                return sandbox, C.build_container(
+                launch = C.build_container(
                     self._pod_context(sandbox), c, _image_config(C, image),
                     restart_count=restart, is_init=start.kind is not ContainerKind.REGULAR)
             except PodrunError as e:
-                return sandbox, e
-        sandbox, launch = await self._off(build)
+                return sandbox, e, None
+            for type_, reason, message in launch.events:
+                self.event(type_, reason, message)  # handed to the loop, in order
+            config = dict(launch.config)
+            config["annotations"] = {
+                **config.get("annotations", {}),
+                ANN + "name": start.name, ANN + "restartCount": str(restart),
+                ANN + "image": c.image or "", ANN + "imageID": image.image_id,
+                ANN + "imageConfigID": image.id,
+                ANN + "hash": planmod.container_hash(c), ANN + "createdAt": repr(time.time()),
+                ANN + "logPath": str(log_path), ANN + "stopSignal": launch.stop_signal,
+                ANN + "terminationMessageHostPath": str(launch.termination_message_path or ""),
+            }
+            if start.backoff_since is not None and start.backoff_key:
+                # the backoff belongs to the loop's thread: recorded there, before the
+                # create's result (call_soon_threadsafe keeps the order)
+                loop.call_soon_threadsafe(self.engine.backoff.next, start.backoff_key,
+                                          start.backoff_since, time.time())
+            try:
+                return sandbox, launch, self.engine.runtime.create_container(
+                    sandbox_id, cid, config, log_path=log_path,
+                    lowerdirs=list(image.lowerdirs), cgroup_values=launch.cgroup_values,
+                    stdin=bool(c.stdin))
+            except (PodrunError, OSError) as e:
+                return sandbox, launch, e
+        sandbox, launch, created = await self._off(build_and_create)
         if isinstance(launch, PodrunError):
+            self.tracked.pop(cid, None)
             reason = ("CreateContainerConfigError"
                       if type(launch).__name__ == "CreateContainerConfigError"
                       else "CreateContainerError")
             self.reason_cache[start.name] = StartFailure(reason=reason, message=str(launch))
             self.event("Warning", "Failed", f"Error: {launch}")
             return False
-        for type_, reason, message in launch.events:
-            self.event(type_, reason, message)
-        cid = f"{_safe(start.name)}-{restart}-{secrets.token_hex(4)}"
-        log_path = self.log_root / start.name / f"{restart}.log"
-        config = dict(launch.config)
-        config["annotations"] = {
-            **config.get("annotations", {}),
-            ANN + "name": start.name, ANN + "restartCount": str(restart),
-            ANN + "image": c.image or "", ANN + "imageID": image.image_id,
-            ANN + "imageConfigID": image.id,
-            ANN + "hash": planmod.container_hash(c), ANN + "createdAt": repr(time.time()),
-            ANN + "logPath": str(log_path), ANN + "stopSignal": launch.stop_signal,
-            ANN + "terminationMessageHostPath": str(launch.termination_message_path or ""),
-        }
-        if start.backoff_since is not None and start.backoff_key:
-            self.engine.backoff.next(start.backoff_key, start.backoff_since, time.time())
-        post_start = c.lifecycle.post_start if c.lifecycle else None
-        self.tracked[cid] = _Tracked(post_start_done=post_start is None)
-        try:
-            status, not_enforced = await self._off(
-                self.engine.runtime.create_container, sandbox_id, cid, config,
-                log_path=log_path, lowerdirs=list(image.lowerdirs),
-                cgroup_values=launch.cgroup_values, stdin=bool(c.stdin))
-        except ContainerStartError as e:
+        if isinstance(created, ContainerStartError):
             self.reason_cache.pop(start.name, None)
             self.event("Warning", "Failed", f"Error: failed to start container {start.name}: "
-                                            f"{e.message}")
+                                            f"{created.message}")
             return False
-        except (PodrunError, OSError) as e:
+        if isinstance(created, (PodrunError, OSError)):
             self.reason_cache[start.name] = StartFailure(reason="RunContainerError",
-                                                         message=str(e))
-            self.event("Warning", "Failed", f"Error: {e}")
+                                                         message=str(created))
+            self.event("Warning", "Failed", f"Error: {created}")
             return False
+        status, not_enforced = created
         self.reason_cache.pop(start.name, None)
         self.event("Normal", "Created", f"Created container {start.name}")
         self.event("Normal", "Started", f"Started container {start.name}")

@@ -10,9 +10,16 @@ through ctypes.
 from __future__ import annotations
 
 import _ctypes
-from _ctypes import FUNCFLAG_CDECL, FUNCFLAG_USE_ERRNO, RTLD_LOCAL, Structure, addressof, byref
+from _ctypes import (
+    FUNCFLAG_CDECL,
+    FUNCFLAG_USE_ERRNO,
+    RTLD_LOCAL,
+    Structure,
+    _SimpleCData,
+    addressof,
+    byref,
+)
 from _ctypes import CFuncPtr as _CFuncPtr
-from _ctypes import _SimpleCData
 from _ctypes import get_errno as get_errno
 
 TYPE_CHECKING = False
@@ -20,31 +27,31 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-class c_int(_SimpleCData):
+class c_int(_SimpleCData):  # type: ignore[type-arg]
     _type_ = "i"
 
 
-class c_uint(_SimpleCData):
+class c_uint(_SimpleCData):  # type: ignore[type-arg]
     _type_ = "I"
 
 
-class c_long(_SimpleCData):
+class c_long(_SimpleCData):  # type: ignore[type-arg]
     _type_ = "l"
 
 
-class c_ulong(_SimpleCData):
+class c_ulong(_SimpleCData):  # type: ignore[type-arg]
     _type_ = "L"
 
 
-class c_ushort(_SimpleCData):
+class c_ushort(_SimpleCData):  # type: ignore[type-arg]
     _type_ = "H"
 
 
-class c_void_p(_SimpleCData):
+class c_void_p(_SimpleCData):  # type: ignore[type-arg]
     _type_ = "P"
 
 
-class c_char(_SimpleCData):
+class c_char(_SimpleCData):  # type: ignore[type-arg]
     _type_ = "c"
 
 
@@ -58,7 +65,7 @@ def create_string_buffer(init: bytes, size: int | None = None) -> Any:
     n = len(init) + 1 if size is None else size
     if len(init) > n:
         raise ValueError("byte string too long")
-    buf = (c_char * n)()
+    buf: Any = (c_char * n)()
     buf.raw = init + b"\0" * (n - len(init))
     return buf
 
@@ -71,17 +78,17 @@ class CDLL:
                  ) -> None:
         flags = FUNCFLAG_CDECL | (FUNCFLAG_USE_ERRNO if use_errno else 0)
 
-        class _FuncPtr(_CFuncPtr):  # type: ignore[misc,valid-type]
+        class _FuncPtr(_CFuncPtr):
             _flags_ = flags
             _restype_ = c_int
         self._FuncPtr = _FuncPtr
         self._name = name
-        self._handle = _ctypes.dlopen(name, mode)
+        self._handle = _ctypes.dlopen(name, mode)  # type: ignore[arg-type]  # None: the program
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)
-        func = self._FuncPtr((name, self))
+        func: Any = self._FuncPtr((name, self))  # type: ignore[arg-type]
         func.__name__ = name
         setattr(self, name, func)
         return func
