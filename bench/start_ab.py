@@ -14,10 +14,12 @@ end (also on failure), as bench/podrun_vs_podman.py's Podrun does it.
 from __future__ import annotations
 
 import argparse
+import io
 import shutil
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import uuid
 from pathlib import Path
@@ -72,6 +74,11 @@ def main() -> int:
                               pvp.IMAGE)
         launchers = {f"before ({a.baseline})": baseline_cli(base, a.baseline),
                      "after (checkout)": REPO / ".venv/bin/podrun"}
+        # REV's daemon finds its CNI plugin (cni/podrun-bridge) next to its package
+        tar = subprocess.run(["git", "-C", str(REPO), "archive", a.baseline, "cni"],
+                             check=True, capture_output=True).stdout
+        with tarfile.open(fileobj=io.BytesIO(tar)) as tf:
+            tf.extractall(launchers[f"before ({a.baseline})"].parent)  # noqa: S202 - ours
         for i, (who, launcher) in enumerate(launchers.items()):
             sides[who] = Side(base / f"side{i}", uuid.uuid4().hex[:6], launcher)
             sides[who].start(archive)
