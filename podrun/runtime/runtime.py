@@ -390,16 +390,16 @@ class Runtime:
         """Every container podrun created in the sandbox, with state from pause (when it is
         alive) and from the exit records on disk (always)."""
         d = self.sandbox_dir(sandbox_id)
+        configs = sorted((d / "configs").glob("*.json"))
+        if not configs:
+            return []  # a new sandbox (the observe on the way to its first container start)
         infos: dict[str, pause.ContainerInfo] = {}
         if pause.read_pause_pid(d) is not None:
             try:
                 infos = {i.id: i for i in self._client(sandbox_id).list()}
             except HostError:
                 infos = {}
-        out = []
-        for cfg in sorted((d / "configs").glob("*.json")):
-            out.append(self._status(sandbox_id, cfg.stem, infos.get(cfg.stem)))
-        return out
+        return [self._status(sandbox_id, cfg.stem, infos.get(cfg.stem)) for cfg in configs]
 
     def container_status(self, sandbox_id: str, container_id: str) -> ContainerStatus:
         for st in self.list_containers(sandbox_id):
