@@ -14,7 +14,8 @@ reference, the same pods without probes.
 With --baseline DIR (a plain copy of another podrun tree, e.g. `git archive <rev> podrun |
 tar -x -C DIR`), that tree's daemon runs the same load first, then this checkout's, one after
 the other, --rounds times (alternating), so both see about the same host load. --pyspy OUT
-records a py-spy profile of this checkout's daemon (20 s, raw) after its window.
+records a py-spy profile of this checkout's daemon (20 s, raw) after its window; --perf OUT
+a `perf record -g` of it (10 s, kernel stacks included: where its kernel time goes).
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def cpu_split(pid: int) -> tuple[float, float]:
 
 def window(side: db.Side, n: int, probes: bool, seconds: float,
            pyspy: str | None = None, failing: bool = False,
-           settle: float = 10.0) -> dict[str, float]:
+           settle: float = 10.0, perf: str | None = None) -> dict[str, float]:
     """Start N pods, let them settle, measure the daemon's CPU, delete them."""
     body = "\n---\n".join(json.dumps(pod_json(i, probes, failing)) for i in range(n))
     side.d.cli("apply", *([] if failing else ["--wait"]), "--timeout", "600s", "-f", "-",
@@ -84,6 +85,10 @@ def window(side: db.Side, n: int, probes: bool, seconds: float,
                         str(side.d.pid), "-r", "200", "-d", "20", "-f", "raw",
                         *(["--native"] if os.environ.get("PYSPY_NATIVE") else ["--nonblocking"]),
                         "-o", pyspy], check=False, stdout=subprocess.DEVNULL)
+    if perf:
+        subprocess.run(["perf", "record", "-g", "-F", "499", "-p", str(side.d.pid), "-o", perf,
+                        "--", "sleep", "10"], check=False, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
     delete_all(side)
     return out
 
@@ -113,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="seconds between the pods running and the window (with --failing, "
                     "over 25 s puts the window past the kubelet's burst of 25 events)")
     ap.add_argument("--pyspy", help="py-spy raw profile of this checkout's daemon to this file")
+    ap.add_argument("--perf", help="perf record -g (10 s) of this checkout's daemon to this file")
     args = ap.parse_args(argv)
     if os.geteuid() != 0:
         sys.exit("probe_daemon_bench: run as root")
@@ -135,9 +141,10 @@ def main(argv: list[str] | None = None) -> int:
                         rows.append((s.label, "no probes", window(s, args.pods, False,
                                                                   args.seconds)))
                     spy = args.pyspy if s.label == "this" and r == 0 else None
+                    perf = args.perf if s.label == "this" and r == 0 else None
                     rows.append((s.label, "failing" if args.failing else "probes",
                                  window(s, args.pods, True, args.seconds, spy, args.failing,
-                                        args.settle)))
+                                        args.settle, perf)))
                 finally:
                     s.d.stop()
                     left += s.d.force_cleanup()

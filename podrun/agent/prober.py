@@ -122,11 +122,15 @@ ProbeCall = Callable[[], Awaitable[ProbeRun]]
 
 def prepare_handler(probe: Probe, target: ProbeTarget, container: Container | None, *,
                     exec_sync: ExecSync | None, executor: ThreadPoolExecutor | None,
-                    netns: NetnsSockets | None) -> ProbeCall:
+                    netns: NetnsSockets | None,
+                    deadline: http_probe.Deadline | None = None,
+                    settle: http_probe.Settle | None = None) -> ProbeCall:
     """Resolve a probe's action once for a container instance: a call that runs it.
 
     Port names, the URL, headers and the `$(VAR)` expansion are worked out here, so a
     worker pays for them once per container instance instead of once per tick.
+    `deadline` makes the httpGet/tcpSocket timeouts (default asyncio.timeout); `settle` is
+    what an httpGet awaits before reading its answer (default: until readable).
     """
     t = core.timing(timeout_seconds=probe.timeout_seconds)
 
@@ -151,12 +155,12 @@ def prepare_handler(probe: Probe, target: ProbeTarget, container: Container | No
             headers = http_probe.build_headers(
                 (x.name, x.value) for x in (h.http_headers or ()))
             return lambda: http_probe.probe(url, headers, timeout=t.timeout, netns_path=ns,
-                                            netns=netns)
+                                            netns=netns, deadline=deadline, settle=settle)
         if probe.tcp_socket is not None:
             port = core.resolve_port(probe.tcp_socket.port, named_ports(target, container))
             host, ns = endpoint(probe.tcp_socket.host, target)
             return lambda: tcp_probe.probe(host, port, timeout=t.timeout, netns_path=ns,
-                                           netns=netns)
+                                           netns=netns, deadline=deadline)
         if probe.grpc is not None:
             g = probe.grpc
             port = core.resolve_port(g.port, {})
@@ -258,7 +262,7 @@ class _Worker:
         """
         fut = self._waiter = loop.create_future()
         try:
-            at = self.mgr.wake_at(when, fut)
+            at = self.mgr.wake_at(when, fut, loop)
             await fut
             return at
         finally:
@@ -308,7 +312,8 @@ class _Worker:
         target, container = self.entry.target, self.entry.container
         if self._call is None or self._call[0] is not target or self._call[1] is not container:
             call = prepare_handler(self.probe, target, container, exec_sync=self.mgr.exec_sync,
-                                   executor=self.mgr.executor, netns=self.mgr.netns)
+                                   executor=self.mgr.executor, netns=self.mgr.netns,
+                                   deadline=self.mgr.timeout, settle=self.mgr.settle)
             self._call = (target, container, call)
         return self._call[2]
 
@@ -357,6 +362,54 @@ def _wake(fut: asyncio.Future[None]) -> None:
         fut.set_result(None)
 
 
+class _GridTimeout:
+    """asyncio.timeout(seconds) for one probe run, expiring on the manager's wake-up grid.
+
+    The same semantics as asyncio.Timeout (the task is cancelled at the deadline and
+    TimeoutError comes out of the block, an outer cancellation stays a CancelledError),
+    but no timer of its own: it joins the grid slot of its deadline, so the probes started
+    in one slot share one loop timer for their timeouts too, and leaving the block early
+    costs nothing (no cancelled timer left in the loop's heap). At most one grid step late.
+    """
+
+    __slots__ = ("_mgr", "_delay", "_task", "_cancelling", "_active", "_expired")
+
+    def __init__(self, mgr: ProbeManager, delay: float | None) -> None:
+        self._mgr = mgr
+        self._delay = delay
+        self._task: asyncio.Task[Any] | None = None
+        self._cancelling = 0
+        self._active = False
+        self._expired = False
+
+    async def __aenter__(self) -> _GridTimeout:
+        task = asyncio.current_task()
+        if task is None:
+            raise RuntimeError("Timeout should be used inside a task")
+        self._task = task
+        self._cancelling = task.cancelling()
+        self._active = True
+        if self._delay is not None:
+            loop = task.get_loop()
+            self._mgr.wake_at(loop.time() + self._delay, self, loop)
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: Any) -> None:
+        self._active = False
+        if self._expired:
+            assert self._task is not None
+            if self._task.uncancel() <= self._cancelling and exc_type is asyncio.CancelledError:
+                raise TimeoutError from exc
+        return None
+
+    def expire(self) -> None:
+        if self._active and not self._expired:
+            self._expired = True
+            assert self._task is not None
+            self._task.cancel()
+
+
 class ProbeManager:
     """Starts, feeds and stops probe workers; answers the pod worker's `results()`."""
 
@@ -376,18 +429,22 @@ class ProbeManager:
         self.tick_quantum = 0.01  # seconds; 0 wakes each worker at its exact tick
         self._pods: dict[str, dict[str, _Container]] = {}
         self._terminating: set[str] = set()
-        self._slots: dict[float, list[asyncio.Future[None]]] = {}  # grid point -> sleepers
+        # grid point -> sleepers and probe timeouts due then
+        self._slots: dict[float, list[asyncio.Future[None] | _GridTimeout]] = {}
         self.spam = EventSpamFilter(clock.monotonic)
 
     # -- for the workers
 
-    def wake_at(self, when: float, fut: asyncio.Future[None]) -> float:
-        """Wake `fut` at loop time `when` rounded up to the grid: the time it will wake.
+    def wake_at(self, when: float, fut: asyncio.Future[None] | _GridTimeout,
+                loop: asyncio.AbstractEventLoop | None = None) -> float:
+        """Wake `fut` (or expire a probe timeout) at loop time `when` rounded up to the
+        grid: the time it will wake.
 
         Wake-ups on a 10 ms grid: workers due close together share one timer and one loop
         iteration (and their I/O its epoll calls); at most one grid step late.
         """
-        loop = asyncio.get_running_loop()
+        if loop is None:
+            loop = asyncio.get_running_loop()
         q = self.tick_quantum
         key = math.ceil(when / q - 1e-6) if q else when
         slot = self._slots.get(key)
@@ -399,7 +456,25 @@ class ProbeManager:
 
     def _fire(self, key: float) -> None:
         for fut in self._slots.pop(key, ()):
-            _wake(fut)
+            if type(fut) is _GridTimeout:
+                fut.expire()
+            else:
+                _wake(fut)  # type: ignore[arg-type]
+
+    async def settle(self) -> None:
+        """Until the next wake-up on the grid (at least 1 ms): an httpGet sent in one wake-up
+        reads its answer in the next, with that wake-up's work. The answers of a local pod
+        are in by then, so the daemon wakes once per grid step rather than once per answer
+        as well, and the read needs no epoll registration. The request goes out at the same
+        time as before; only its result is looked at up to one grid step later."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        self.wake_at(loop.time() + 0.001, fut, loop)
+        await fut
+
+    def timeout(self, delay: float | None) -> _GridTimeout:
+        """asyncio.timeout(delay) for a probe run, on the wake-up grid (_GridTimeout)."""
+        return _GridTimeout(self, delay)
 
     def daemon_age(self) -> float:
         # Real monotonic readings are uptimes; a value this large can only be epoch seconds.

@@ -11,16 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import socket
 import ssl
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 from podrun import KUBE_VERSION
-from podrun.agent.probes.netns import DialError, NetnsSockets, dial, join_host_port
+from podrun.agent.probes.netns import DialError, NetnsSockets, dial, join_host_port, readable
 from podrun.core.probes import MAX_OUTPUT_BYTES, MAX_REDIRECTS, Outcome, ProbeRun
+
+# A timeout context manager factory, called with the seconds: asyncio.timeout's signature.
+Deadline = Callable[[float | None], AbstractAsyncContextManager[Any]]
+# Waits a little before the first read of an answer (the prober's: until its next wake-up).
+Settle = Callable[[], Awaitable[None]]
 
 MAX_HEADER_BYTES = 1 << 20
 _REDIRECT_CODES = {301, 302, 303, 307, 308}
@@ -127,7 +132,10 @@ class Response:
 
     def header(self, name: str) -> str | None:
         name = name.lower()
-        return next((v for k, v in self.headers if k.lower() == name), None)
+        for k, v in self.headers:
+            if k.lower() == name:
+                return v
+        return None
 
 
 class HTTPError(Exception):
@@ -140,76 +148,149 @@ class HTTPError(Exception):
         self.https_to_http = https_to_http
 
 
-class _SockReader:
-    """StreamReader's read methods straight on a non-blocking socket (plain HTTP).
+class _NeedMore(Exception):
+    """The bytes read so far end inside what is being parsed, and more may come."""
 
-    Cheaper than a transport, protocol and StreamReader per probe: two event-loop calls
-    per response on a quick server.
-    """
 
-    def __init__(self, sock: socket.socket) -> None:
-        self._sock = sock
-        self._loop = asyncio.get_running_loop()
-        self._buf = bytearray()
-        self._eof = False
+class _TooLong(Exception):
+    """A line longer than MAX_HEADER_BYTES."""
 
-    async def _fill(self) -> bool:
-        if self._eof:
-            return False
-        data = await self._loop.sock_recv(self._sock, 65536)
-        if not data:
-            self._eof = True
-            return False
-        self._buf += data
-        return True
 
-    async def readuntil(self, sep: bytes) -> bytes:
-        start = 0
+class _Buffer:
+    """The response bytes read so far, parsed from the start on each attempt like a
+    StreamReader at the same position would read them: at EOF a line comes back partial and
+    an exact read short; before EOF a read past the end raises _NeedMore (read more, parse
+    again: a probe's response is small and nearly always arrives in one piece)."""
+
+    __slots__ = ("data", "pos", "eof")
+
+    def __init__(self, data: bytearray, eof: bool) -> None:
+        self.data = data
+        self.pos = 0
+        self.eof = eof
+
+    def line(self) -> bytes:
+        """StreamReader.readline: up to and with b"\\n", or the rest at EOF."""
+        data, pos = self.data, self.pos
+        i = data.find(b"\n", pos)
+        if 0 <= i < pos + MAX_HEADER_BYTES:
+            self.pos = i + 1
+            return bytes(data[pos:i + 1])
+        if len(data) - pos > MAX_HEADER_BYTES:
+            raise _TooLong
+        if not self.eof:
+            raise _NeedMore
+        self.pos = len(data)
+        return bytes(data[pos:])
+
+    def exactly(self, n: int) -> bytes | None:
+        """StreamReader.readexactly: n bytes, or None when EOF comes first."""
+        data, pos = self.data, self.pos
+        if len(data) - pos >= n:
+            self.pos = pos + n
+            return bytes(data[pos:pos + n])
+        if not self.eof:
+            raise _NeedMore
+        return None
+
+    def upto(self, n: int) -> bytes:
+        """n bytes, or fewer if EOF comes first (a body without a length)."""
+        data, pos = self.data, self.pos
+        if len(data) - pos < n and not self.eof:
+            raise _NeedMore
+        out = bytes(data[pos:pos + n])
+        self.pos = pos + len(out)
+        return out
+
+
+def _parse_head(buf: _Buffer) -> Response:
+    """A response's status line and headers (1xx informational ones skipped, as Go)."""
+    while True:
+        # Line by line, a line ending in "\r\n" or a bare "\n", as Go's textproto
+        # reader accepts (busybox httpd passes a CGI's bare-LF headers through).
+        lines: list[str] = []
+        total = 0
         while True:
-            i = self._buf.find(sep, start)
-            if i >= 0:
-                out = bytes(self._buf[:i + len(sep)])
-                del self._buf[:i + len(sep)]
-                return out
-            if len(self._buf) > MAX_HEADER_BYTES:
-                raise asyncio.LimitOverrunError("header too long", len(self._buf))
-            start = max(0, len(self._buf) - len(sep) + 1)
-            if not await self._fill():
-                partial = bytes(self._buf)
-                self._buf.clear()
-                raise asyncio.IncompleteReadError(partial, None)
+            try:
+                raw = buf.line()
+            except _TooLong:
+                raw = b"x" * (MAX_HEADER_BYTES + 1)
+            total += len(raw)
+            if total > MAX_HEADER_BYTES:
+                raise HTTPError("net/http: server response headers exceeded "
+                                f"{MAX_HEADER_BYTES} bytes; aborted") from None
+            if not raw.endswith(b"\n"):
+                raise HTTPError("unexpected EOF" if lines or raw else "EOF") from None
+            line = raw[:-1].removesuffix(b"\r").decode("latin-1")
+            if not line:
+                if lines:
+                    break
+                continue
+            lines.append(line)
+        status_line, *header_lines = lines
+        parts = status_line.split(" ", 2)
+        if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit() \
+                or len(parts[1]) != 3:
+            raise HTTPError(f"net/http: HTTP/1.x transport connection broken: "
+                            f"malformed HTTP response {status_line!r}".replace("'", '"'))
+        status = int(parts[1])
+        headers = []
+        for line in header_lines:
+            if not line:
+                continue
+            k, sep, v = line.partition(":")
+            if not sep:
+                raise HTTPError("net/http: HTTP/1.x transport connection broken: "
+                                f'malformed MIME header line: {line}')
+            headers.append((k.strip(), v.strip()))
+        if 100 <= status < 200 and status != 101:
+            continue  # informational: Go reads the next response
+        return Response(status, headers)
 
-    def buffered_line(self) -> bytes | None:
-        """The next line if it is already buffered (no coroutine round trip), else None."""
-        i = self._buf.find(b"\n")
-        if i < 0 or i >= MAX_HEADER_BYTES:
-            return None
-        out = bytes(self._buf[:i + 1])
-        del self._buf[:i + 1]
-        return out
 
-    async def readline(self) -> bytes:
+def _parse_body(buf: _Buffer, resp: Response) -> bytes:
+    """The first MAX_OUTPUT_BYTES of the body: chunked, by Content-Length or up to EOF."""
+    if resp.status in (204, 304) or 100 <= resp.status < 200:
+        return b""
+    te = (resp.header("Transfer-Encoding") or "").lower()
+    limit = MAX_OUTPUT_BYTES
+    if "chunked" in te:
+        out = bytearray()
+        while len(out) < limit:
+            try:
+                size_line = buf.line()
+            except _TooLong:
+                raise HTTPError("header line too long", in_body=True) from None
+            if not size_line.endswith(b"\n"):
+                raise HTTPError("unexpected EOF", in_body=True)
+            try:
+                size = int(size_line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                raise HTTPError("invalid byte in chunk length", in_body=True) from None
+            if size == 0:
+                break
+            chunk = buf.exactly(min(size, limit - len(out)))
+            if chunk is None:
+                raise HTTPError("unexpected EOF", in_body=True) from None
+            out += chunk
+            if len(chunk) < size:
+                break  # limit reached: the rest is not read (non-fatal truncation)
+            try:
+                buf.line()  # the chunk's CRLF
+            except _TooLong:
+                raise HTTPError("header line too long", in_body=True) from None
+        return bytes(out)
+    cl = resp.header("Content-Length")
+    if cl is not None:
         try:
-            return await self.readuntil(b"\n")
-        except asyncio.IncompleteReadError as e:
-            return e.partial
-
-    async def readexactly(self, n: int) -> bytes:
-        while len(self._buf) < n:
-            if not await self._fill():
-                partial = bytes(self._buf)
-                self._buf.clear()
-                raise asyncio.IncompleteReadError(partial, n)
-        out = bytes(self._buf[:n])
-        del self._buf[:n]
-        return out
-
-    async def read(self, n: int) -> bytes:
-        if not self._buf and not await self._fill():
-            return b""
-        out = bytes(self._buf[:n])
-        del self._buf[:n]
-        return out
+            want = min(int(cl), limit)
+        except ValueError:
+            raise HTTPError(f"bad Content-Length {cl!r}".replace("'", '"')) from None
+        body = buf.exactly(want)
+        if body is None:
+            raise HTTPError("unexpected EOF", in_body=True) from None
+        return body
+    return buf.upto(limit)
 
 
 class _Exchange:
@@ -220,14 +301,16 @@ class _Exchange:
         self.in_body = False
 
     async def run(self, headers: Sequence[tuple[str, str]], host_header: str | None, *,
-                  netns_path: str | None, netns: NetnsSockets | None) -> Response:
+                  netns_path: str | None, netns: NetnsSockets | None,
+                  settle: Settle | None = None) -> Response:
         url = self.url
         request = request_bytes(url, headers, host_header)
         plain = url.scheme != "https"
         sock = await dial(url.host, url.port, netns_path=netns_path, netns=netns,
                           first=request if plain else b"")
         writer: asyncio.StreamWriter | None = None
-        reader: Any
+        reader: asyncio.StreamReader | None = None
+        loop = asyncio.get_running_loop()
         try:
             if not plain:
                 try:
@@ -241,13 +324,41 @@ class _Exchange:
                     raise HTTPError(f"tls: {reason}") from None
                 writer.write(request)
                 await writer.drain()
-            else:
-                reader = _SockReader(sock)  # dial sent the request
-            resp = await self._read_head(reader)
-            resp.url = url
-            self.in_body = True
-            resp.body = await self._read_body(reader, resp)
-            return resp
+            # else: dial sent the request; the answer is hardly ever there yet, so the
+            # first read waits for it (no failed recv() and BlockingIOError first): with
+            # `settle`, until the prober's next wake-up, when the answer is nearly always in
+            # and is read with that wake-up's other work (no wake-up of its own, no epoll
+            # registration); else until the socket is readable.
+            data = bytearray()
+            eof = False
+            waited = False
+            while True:
+                if data or eof:
+                    try:
+                        buf = _Buffer(data, eof)
+                        resp = _parse_head(buf)
+                        self.in_body = True
+                        resp.body = _parse_body(buf, resp)
+                        resp.url = url
+                        return resp
+                    except _NeedMore:
+                        pass
+                if reader is not None:
+                    chunk = await reader.read(65536)
+                else:
+                    if not waited:
+                        waited = True
+                        await (settle() if settle is not None else readable(loop, sock))
+                    while True:
+                        try:
+                            chunk = sock.recv(65536)
+                            break
+                        except (BlockingIOError, InterruptedError):
+                            await readable(loop, sock)
+                if chunk:
+                    data += chunk
+                else:
+                    eof = True
         except (ConnectionError, OSError) as e:
             if isinstance(e, ssl.SSLError):
                 raise HTTPError(f"tls: {e.reason or e}", in_body=self.in_body) from None
@@ -260,108 +371,17 @@ class _Exchange:
             else:
                 sock.close()
 
-    async def _read_head(self, reader: Any) -> Response:
-        while True:
-            # Line by line, a line ending in "\r\n" or a bare "\n", as Go's textproto
-            # reader accepts (busybox httpd passes a CGI's bare-LF headers through).
-            lines: list[str] = []
-            total = 0
-            buffered = getattr(reader, "buffered_line", None)
-            while True:
-                try:
-                    raw = buffered() if buffered is not None else None
-                    if raw is None:
-                        raw = await reader.readline()
-                except asyncio.IncompleteReadError as e:
-                    raw = e.partial
-                except asyncio.LimitOverrunError:
-                    raw = b"x" * (MAX_HEADER_BYTES + 1)
-                total += len(raw)
-                if total > MAX_HEADER_BYTES:
-                    raise HTTPError("net/http: server response headers exceeded "
-                                    f"{MAX_HEADER_BYTES} bytes; aborted") from None
-                if not raw.endswith(b"\n"):
-                    raise HTTPError("unexpected EOF" if lines or raw else "EOF") from None
-                line = raw[:-1].removesuffix(b"\r").decode("latin-1")
-                if not line:
-                    if lines:
-                        break
-                    continue
-                lines.append(line)
-            status_line, *header_lines = lines
-            parts = status_line.split(" ", 2)
-            if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit() \
-                    or len(parts[1]) != 3:
-                raise HTTPError(f"net/http: HTTP/1.x transport connection broken: "
-                                f"malformed HTTP response {status_line!r}".replace("'", '"'))
-            status = int(parts[1])
-            headers = []
-            for line in header_lines:
-                if not line:
-                    continue
-                k, sep, v = line.partition(":")
-                if not sep:
-                    raise HTTPError("net/http: HTTP/1.x transport connection broken: "
-                                    f'malformed MIME header line: {line}')
-                headers.append((k.strip(), v.strip()))
-            if 100 <= status < 200 and status != 101:
-                continue  # informational: Go reads the next response
-            return Response(status, headers)
-
-    async def _read_body(self, reader: Any, resp: Response) -> bytes:
-        if resp.status in (204, 304) or 100 <= resp.status < 200:
-            return b""
-        te = (resp.header("Transfer-Encoding") or "").lower()
-        limit = MAX_OUTPUT_BYTES
-        if "chunked" in te:
-            out = bytearray()
-            while len(out) < limit:
-                size_line = await reader.readline()
-                if not size_line.endswith(b"\n"):
-                    raise HTTPError("unexpected EOF", in_body=True)
-                try:
-                    size = int(size_line.split(b";", 1)[0].strip(), 16)
-                except ValueError:
-                    raise HTTPError("invalid byte in chunk length", in_body=True) from None
-                if size == 0:
-                    break
-                try:
-                    chunk = await reader.readexactly(min(size, limit - len(out)))
-                except asyncio.IncompleteReadError:
-                    raise HTTPError("unexpected EOF", in_body=True) from None
-                out += chunk
-                if len(chunk) < size:
-                    break  # limit reached: the rest is not read (non-fatal truncation)
-                await reader.readline()
-            return bytes(out)
-        cl = resp.header("Content-Length")
-        want = limit
-        if cl is not None:
-            try:
-                want = min(int(cl), limit)
-            except ValueError:
-                raise HTTPError(f"bad Content-Length {cl!r}".replace("'", '"')) from None
-            try:
-                body: bytes = await reader.readexactly(want)
-                return body
-            except asyncio.IncompleteReadError:
-                raise HTTPError("unexpected EOF", in_body=True) from None
-        out = bytearray()
-        while len(out) < want:
-            data = await reader.read(want - len(out))
-            if not data:
-                break
-            out += data
-        return bytes(out)
-
 
 async def get(url: URL, headers: Sequence[tuple[str, str]], *, timeout: float | None,
-              netns_path: str | None = None, netns: NetnsSockets | None = None) -> Response:
+              netns_path: str | None = None, netns: NetnsSockets | None = None,
+              deadline: Deadline | None = None, settle: Settle | None = None) -> Response:
     """GET with the kubelet's redirect policy; raises HTTPError worded like Go's client.
 
     Redirects (301/302/303/307/308 with a Location) are followed only while the hostname
     stays the same, at most 10 requests in all; a redirect elsewhere returns the 3xx itself.
-    `timeout` covers everything (Go's Client.Timeout). The netns (if any) is used only for
+    `timeout` covers everything (Go's Client.Timeout); `deadline` (default asyncio.timeout)
+    makes the context manager that enforces it (the prober's shares its wake-up grid);
+    `settle` is awaited before the first read of each answer (plain HTTP). The netns (if any) is used only for
     the first hostname, which is the pod's; a relative redirect keeps a user Host header.
     """
     user_host = next((v for k, v in headers if k == "Host" and v), None)
@@ -370,12 +390,12 @@ async def get(url: URL, headers: Sequence[tuple[str, str]], *, timeout: float | 
     requests = 0
     exchange: _Exchange | None = None
     try:
-        async with asyncio.timeout(timeout):
+        async with (deadline or asyncio.timeout)(timeout):
             while True:
                 requests += 1
                 exchange = _Exchange(current)
                 resp = await exchange.run(headers, host_header, netns_path=netns_path,
-                                          netns=netns)
+                                          netns=netns, settle=settle)
                 location = resp.header("Location")
                 if resp.status not in _REDIRECT_CODES or location is None:
                     return resp
@@ -417,14 +437,16 @@ def _resolve(base: URL, location: str) -> URL | None:
 
 
 async def probe(url: URL, headers: Sequence[tuple[str, str]], *, timeout: float,
-                netns_path: str | None = None, netns: NetnsSockets | None = None) -> ProbeRun:
+                netns_path: str | None = None, netns: NetnsSockets | None = None,
+                deadline: Deadline | None = None, settle: Settle | None = None) -> ProbeRun:
     """K8S http.go DoHTTPProbe: 200-399 Success, a kept 3xx Warning, else Failure.
 
     Transport failures and timeouts are Failures with Go's message; a failure while reading
     the body (other than hitting the 10 KiB limit) is a probe error, as upstream.
     """
     try:
-        resp = await get(url, headers, timeout=timeout, netns_path=netns_path, netns=netns)
+        resp = await get(url, headers, timeout=timeout, netns_path=netns_path, netns=netns,
+                         deadline=deadline, settle=settle)
     except HTTPError as e:
         if e.in_body:
             return ProbeRun(Outcome.FAILURE, "", error=e.message)

@@ -151,8 +151,9 @@ async def dial(host: str, port: int, *, netns_path: str | None = None,
             raise DialError(f"dial tcp {join_host_port(host, port)}: setns {netns_path}: "
                             f"{go_errno_text(e)}") from None
     else:
-        sock = socket.socket(family, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-        sock.setblocking(False)
+        # non-blocking from socket(): no FIONBIO ioctl per probe
+        sock = socket.socket(family, socket.SOCK_STREAM | socket.SOCK_NONBLOCK
+                             | socket.SOCK_CLOEXEC)
     try:
         sent = _connect_and_send(sock, addr, first)
         if sent < 0:
@@ -215,6 +216,17 @@ async def _writable(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> Non
         await fut
     finally:
         loop.remove_writer(fd)
+
+
+async def readable(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
+    """Wait until `sock` has data (or EOF, or an error) to read."""
+    fut: asyncio.Future[None] = loop.create_future()
+    fd = sock.fileno()
+    loop.add_reader(fd, _done, fut)
+    try:
+        await fut
+    finally:
+        loop.remove_reader(fd)
 
 
 def _done(fut: asyncio.Future[None]) -> None:
