@@ -15,9 +15,10 @@ pytestmark = pytest.mark.privileged
 
 
 def manifest(name: str, labels: str, *containers: tuple[str, str],
-             init: tuple[str, str] | None = None, restart: str = "Always") -> str:
+             init: tuple[str, str] | None = None, restart: str = "Always",
+             grace: int = 0) -> str:
     text = (f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  labels: {labels}\n"
-            f"spec:\n  terminationGracePeriodSeconds: 0\n  restartPolicy: {restart}\n")
+            f"spec:\n  terminationGracePeriodSeconds: {grace}\n  restartPolicy: {restart}\n")
     if init:
         text += (f"  initContainers:\n  - name: {init[0]}\n    image: {IMAGE}\n"
                  f"    command: [\"sh\", \"-c\", {json.dumps(init[1])}]\n")
@@ -35,7 +36,9 @@ def run(pods: PodDaemon, *args: str, timeout: float = 60) -> tuple[int, str, str
 
 def test_wait_for_conditions_jsonpath_and_delete(pods: PodDaemon) -> None:
     # Ready only after 2 s: the wait must block until then, and end right after
-    pods.apply(manifest("slow", "{app: slow}", ("c", "sleep 2; touch /tmp/ok; sleep 600"))
+    # (sh as pid 1 ignores SIGTERM: its deletion takes the 3 s grace, `wait` sees it go)
+    pods.apply(manifest("slow", "{app: slow}", ("c", "sleep 2; touch /tmp/ok; sleep 600"),
+                        grace=3)
                .replace("    command:", "    readinessProbe:\n      exec:\n        command: "
                         "[cat, /tmp/ok]\n      periodSeconds: 1\n    command:"))
     t0 = time.monotonic()
