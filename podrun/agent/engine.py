@@ -659,7 +659,7 @@ class PodWorker:
 
     def _schedule(self, actions: PodActions) -> None:
         delays = [RESYNC_SECONDS]
-        if self.reason_cache:  # a start failed (or waits in a backoff)
+        if self.reason_cache or self._start_failed:  # a start failed (or waits in a backoff)
             delays.append(START_FAILURE_RETRY_SECONDS)
         if self._has_size_limits():
             from podrun.agent import eviction
@@ -743,6 +743,10 @@ class PodWorker:
         if a.create_sandbox:
             sid = await self._create_sandbox(a.attempt, obs)
             if sid is None:
+                # the kubelet's SyncPod fails (CreatePodSandboxError) and its pod worker
+                # retries after backOffPeriod: not at once, which made a broken CNI
+                # config a busy loop of sandbox creations
+                self._start_failed = True
                 return True
             changed = True
             (obs, where), ready = await self._off(self._observe_and_prepare)

@@ -264,14 +264,21 @@ def test_failing_network_setup_leaves_no_sandbox_per_retry(pods: PodDaemon) -> N
     conf.write_text(json.dumps(broken))
     pods.start()
     try:
+        t0 = time.monotonic()
         pods.apply(manifest("netfail", [("c", "sleep 600", "")]))
         pods.wait_for(lambda: pods.cli("describe", "pod", "netfail").stdout
                       .count("failed to setup network") >= 3, timeout=60, interval=0.5)
+        # retried after the kubelet's backOffPeriod (10 s), not in a busy loop
+        assert time.monotonic() - t0 > 15
         assert pods.status("netfail")["phase"] == "Pending"
         assert _live_pauses(pods) <= 1, pods.cli("describe", "pod", "netfail").stdout
         mounts = [ln.split()[4] for ln in Path("/proc/self/mountinfo").read_text().splitlines()
                   if "/sandboxes/" in ln.split()[4] and str(pods.run_dir) in ln.split()[4]]
-        assert len(mounts) <= 1, mounts
+        # at most the attempt under way (its shm and pinned netns), none left from before
+        assert len({m.split("/sandboxes/")[1].split("/")[0] for m in mounts}) <= 1, mounts
+        failed = [e for e in json.loads(pods.cli("get", "events", "-o", "json").stdout)["items"]
+                  if e["reason"] == "FailedCreatePodSandBox"]
+        assert sum(e.get("count", 1) for e in failed) <= 4, failed
     finally:
         pods.cli("delete", "pod", "netfail", "--grace-period", "0", "--force")
         pods.stop()
