@@ -352,9 +352,8 @@ class Engine:
         for sb in self.runtime.list_sandboxes():
             if sb.pod_uid == uid:
                 if log_dir is None:
-                    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-                        rec = json.loads(
-                            (self.runtime.sandbox_dir(sb.id) / "sandbox.json").read_bytes())
+                    with contextlib.suppress(PodrunError, OSError, ValueError):
+                        rec = self.runtime.sandbox_record(sb.id)
                         if rec.get("podNamespace") and rec.get("podName"):
                             log_dir = pod_log_root(self.ctx.log_dir, str(rec["podNamespace"]),
                                                    str(rec["podName"]), uid)
@@ -394,7 +393,7 @@ class PodWorker:
         self._wake = asyncio.Event()
         self._timer: asyncio.TimerHandle | None = None
         self.reason_cache: dict[str, StartFailure] = {}
-        self._start_failed = False  # a container start failed in the last _act
+        self._start_failed = False  # a sandbox or container start failed in the last _act
         self._loop: asyncio.AbstractEventLoop | None = None  # the store's thread (event())
         self.tracked: dict[str, _Tracked] = {}
         self.watchers: dict[int, str] = {}  # pidfd -> what it watches
@@ -696,10 +695,14 @@ class PodWorker:
         return False
 
     async def _prepare_volumes(self, sandbox_id: str) -> bool:
-        ok = await self._off(self._prepare_volumes_now, sandbox_id)
-        if ok is False:
-            self.wake_after(2.0)  # retry the mount, as the kubelet's sync retries
-        return bool(ok)
+        return self._volumes_ready(await self._off(self._prepare_volumes_now, sandbox_id))
+
+    def _volumes_ready(self, ready: bool | None) -> bool:
+        """_prepare_volumes_now's answer; a mount that failed is retried in 2 s, as the
+        kubelet's sync retries."""
+        if ready is False:
+            self.wake_after(2.0)
+        return bool(ready)
 
     def _observe_and_prepare(self) -> tuple[tuple[PodObservation, dict[str, tuple[str, Any]]],
                                              bool | None]:
@@ -750,9 +753,7 @@ class PodWorker:
                 return True
             changed = True
             (obs, where), ready = await self._off(self._observe_and_prepare)
-            if ready is False:
-                self.wake_after(2.0)  # as _prepare_volumes: retry the mount
-            volumes_ready = bool(ready)
+            volumes_ready = self._volumes_ready(ready)
         sandbox = obs.sandbox
         if sandbox is None or not sandbox.ready:
             return changed
