@@ -86,6 +86,10 @@ def _complete_pods(ctx: click.Context, param: click.Parameter, incomplete: str) 
 
 ns_option = click.option("-n", "--namespace", default=None,
                          help="Namespace (default: default).")
+validate_option = click.option(
+    "--validate", "mode", default="strict", show_default=True,
+    type=click.Choice(["strict", "warn", "ignore", "true", "false"]),
+    help="Unknown fields: error (strict), warning (warn) or dropped (ignore).")
 
 
 class _Commands(click.Group):
@@ -153,9 +157,7 @@ def _doc_label(source: str, index: int, count: int) -> str:
 @cli.command()
 @click.option("-f", "--filename", "filenames", multiple=True, required=True,
               help="Manifest file, directory of manifests, or - for stdin.")
-@click.option("--validate", "mode", default="strict", show_default=True,
-              type=click.Choice(["strict", "warn", "ignore", "true", "false"]),
-              help="Unknown fields: error (strict), warning (warn) or dropped (ignore).")
+@validate_option
 @click.option("-o", "--output", type=click.Choice(["yaml", "json"]),
               help="Print the objects after the API server's defaults.")
 def validate(filenames: tuple[str, ...], mode: str, output: str | None) -> None:
@@ -206,9 +208,7 @@ def validate(filenames: tuple[str, ...], mode: str, output: str | None) -> None:
 @ns_option
 @click.option("--wait", is_flag=True, help="Wait until each pod is Ready or terminal.")
 @click.option("--timeout", default="60s", show_default=True, help="How long --wait waits.")
-@click.option("--validate", "mode", default="strict", show_default=True,
-              type=click.Choice(["strict", "warn", "ignore", "true", "false"]),
-              help="Unknown fields: error (strict), warning (warn) or dropped (ignore).")
+@validate_option
 @click.pass_context
 def apply(ctx: click.Context, filenames: tuple[str, ...], namespace: str | None, wait: bool,
           timeout: str, mode: str) -> None:
@@ -741,9 +741,7 @@ def _with_from(fn: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("-f", "--filename", "filenames", multiple=True,
               help="Create the objects of these manifests (FILE, DIR or -).")
 @ns_option
-@click.option("--validate", "mode", default="strict", show_default=True,
-              type=click.Choice(["strict", "warn", "ignore", "true", "false"]),
-              help="Unknown fields: error (strict), warning (warn) or dropped (ignore).")
+@validate_option
 @click.pass_context
 def create(ctx: click.Context, filenames: tuple[str, ...], namespace: str | None,
            mode: str) -> None:

@@ -108,6 +108,19 @@ def _resource(name: str) -> str:
     return r
 
 
+def no_resources_found(ns: str, all_namespaces: bool = False) -> None:
+    where = "" if all_namespaces else f" in {ns} namespace"
+    echo(f"No resources found{where}.", err=True)
+
+
+def list_objects(client: Any, res: str, ns: str, selector: str | None = None,
+                 all_namespaces: bool = False) -> list[dict[str, Any]]:
+    """The objects of a type in a namespace (or all) that match a label selector now."""
+    from podrun.api.client import pod_path
+    path = f"/api/v1/{res}" if all_namespaces else pod_path(ns, None, res)
+    return list(run_api(lambda: client.get(path, labelSelector=selector))["items"])
+
+
 def type_slash_names(resource: str, names: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
     """kubectl's TYPE/NAME arguments (get pod/a pod/b) as TYPE and names; one type only."""
     if "/" not in resource:
@@ -220,6 +233,28 @@ def _yaml_documents(text: str, source: str) -> list[Any]:
         fail(f"error: error parsing {source}: {e}")
 
 
+FIELD_VALIDATION = {"strict": "Strict", "true": "Strict", "warn": "Warn", "ignore": "Ignore",
+                    "false": "Ignore"}  # --validate -> the API's fieldValidation
+
+
+def manifest_objects(filenames: tuple[str, ...], namespace: str | None
+                     ) -> list[tuple[str, dict[str, Any], dict[str, Any], str]]:
+    """(source, raw object, its metadata, its namespace) for apply and create -f:
+    ConfigMaps and Secrets first, so the pods that use them find them; an object of
+    another namespace than -n ends the command, as kubectl's."""
+    objects = _raw_objects(filenames)
+    objects.sort(key=lambda so: 0 if so[1].get("kind") != "Pod" else 1)
+    out = []
+    for source, raw in objects:
+        meta: dict[str, Any] = raw["metadata"] if isinstance(raw.get("metadata"), dict) else {}
+        if namespace and meta.get("namespace") and meta["namespace"] != namespace:
+            fail(f"error: the namespace from the provided object \"{meta['namespace']}\" does "
+                 f"not match the namespace \"{namespace}\". You must pass '--namespace="
+                 f"{meta['namespace']}' to perform this operation.")
+        out.append((source, raw, meta, meta.get("namespace") or namespace or "default"))
+    return out
+
+
 def _raw_objects(filenames: tuple[str, ...]) -> list[tuple[str, dict[str, Any]]]:
     """(source, raw document) for every object of the -f arguments; List kinds expanded.
     Raw so the daemon applies the unknown-field rules (fieldValidation) itself."""
@@ -280,24 +315,15 @@ def apply(socket: str, filenames: tuple[str, ...], namespace: str | None, wait: 
           timeout: str, mode: str) -> None:
     """Create objects from manifests, or replace them when they changed."""
     from podrun.api.client import ApiStatusError, ClientError, pod_path
-    fv = {"strict": "Strict", "true": "Strict", "warn": "Warn", "ignore": "Ignore",
-          "false": "Ignore"}[mode]
+    fv = FIELD_VALIDATION[mode]
     limit = parse_timeout(timeout)
-    objects = _raw_objects(filenames)
-    # ConfigMaps and Secrets first, so the pods that use them find them.
-    objects.sort(key=lambda so: 0 if so[1].get("kind") != "Pod" else 1)
+    objects = manifest_objects(filenames, namespace)
     client = client_for(socket)
     failed = False
     applied_pods: list[tuple[str, str]] = []
-    for source, raw in objects:
+    for source, raw, meta, ns in objects:
         resource = KIND_RESOURCE[raw["kind"]]
         singular = raw["kind"].lower()
-        meta: dict[str, Any] = raw["metadata"] if isinstance(raw.get("metadata"), dict) else {}
-        ns = meta.get("namespace") or namespace or "default"
-        if namespace and meta.get("namespace") and meta["namespace"] != namespace:
-            fail(f"error: the namespace from the provided object \"{meta['namespace']}\" does "
-                 f"not match the namespace \"{namespace}\". You must pass '--namespace="
-                 f"{meta['namespace']}' to perform this operation.")
         name = meta.get("name") or ""
         action = "creating"
         try:
@@ -489,8 +515,7 @@ def get(socket: str, resource: str, names: tuple[str, ...], namespace: str | Non
                                         fieldSelector=field_selector))
         if tbl.get("kind") == "Table":
             if not tbl["rows"]:
-                where = "" if all_namespaces else f" in {ns} namespace"
-                echo(f"No resources found{where}.", err=True)
+                no_resources_found(ns, all_namespaces)
                 return
             cols, rows = table_rows(tbl, output == "wide", all_namespaces)
             if out and (label_cols or show_labels):
@@ -538,8 +563,7 @@ def _print_objs(objs: list[dict[str, Any]], res: str, names: tuple[str, ...], ns
         for o in objs:
             echo(f"{res[:-1]}/{o['metadata']['name']}")
     elif not objs and not watch:
-        where = "" if all_namespaces else f" in {ns} namespace"
-        echo(f"No resources found{where}.", err=True)
+        no_resources_found(ns, all_namespaces)
     elif objs:
         cols, rows = rows_for(res, objs, output == "wide", all_namespaces)
         if label_cols or show_labels:
@@ -583,9 +607,7 @@ def _watch_rows(client: Any, res: str, ns: str, all_ns: bool, output: str | None
             if output == "name":
                 echo(f"{res[:-1]}/{obj['metadata']['name']}")
                 continue
-            if output is not None and output.partition("=")[0] in (
-                    "jsonpath", "jsonpath-file", "jsonpath-as-json", "custom-columns",
-                    "custom-columns-file"):
+            if output not in (None, "wide"):  # a template (get() checked -o)
                 from podrun import cli_output as out
                 try:
                     text = out.render(output, obj, header=header)
@@ -648,14 +670,13 @@ def delete(socket: str, args: tuple[str, ...], namespace: str | None,
             if all_ or selector:
                 # kubectl: --all and -l delete what matches now; none is not an error
                 ignore_not_found = True
-                path = f"/api/v1/{res}" if all_namespaces else pod_path(
-                    namespace or "default", None, res)
-                items = run_api(lambda: client_for(socket).get(path, labelSelector=selector))
                 targets += [(res, o["metadata"].get("namespace") or "default",
-                             o["metadata"]["name"]) for o in items["items"]]
+                             o["metadata"]["name"])
+                            for o in list_objects(client_for(socket), res,
+                                                  namespace or "default", selector,
+                                                  all_namespaces)]
                 if not targets:
-                    where = "" if all_namespaces else f" in {namespace or 'default'} namespace"
-                    echo(f"No resources found{where}.", err=True)
+                    no_resources_found(namespace or "default", all_namespaces)
                     return
             elif not rest:
                 raise UsageError('resource(s) were provided, but no name was specified')
@@ -732,16 +753,22 @@ def _pick_container(pod: dict[str, Any], container: str | None) -> str:
     return chosen
 
 
-def _container_of(socket: str, name: str, namespace: str | None,
-                  container: str | None) -> tuple[str, str, Any, str]:
-    """logs/exec: the pod's namespace and name (a "pod/" prefix dropped), a client and the
-    container meant (kubectl's default-container rules: _pick_container)."""
+def _pod_of(socket: str, name: str, namespace: str | None
+            ) -> tuple[str, str, Any, dict[str, Any]]:
+    """logs/exec/cp: the pod's namespace and name (a "pod/" prefix dropped), a client and
+    the pod."""
     from podrun.api.client import pod_path
     if name.startswith("pod/"):
         name = name[4:]
     ns = namespace or "default"
     client = client_for(socket)
-    pod = run_api(lambda: client.get(pod_path(ns, name)))
+    return ns, name, client, run_api(lambda: client.get(pod_path(ns, name)))
+
+
+def _container_of(socket: str, name: str, namespace: str | None,
+                  container: str | None) -> tuple[str, str, Any, str]:
+    """_pod_of, with the container meant (kubectl's default-container rules)."""
+    ns, name, client, pod = _pod_of(socket, name, namespace)
     return ns, name, client, _pick_container(pod, container)
 
 
@@ -762,22 +789,20 @@ def logs(socket: str, name: str, namespace: str | None, container: str | None,
     if all_containers:
         if container:
             fail("error: --container cannot be specified with --all-containers")
-        if name.startswith("pod/"):
-            name = name[4:]
-        ns = namespace or "default"
-        client = client_for(socket)
-        pod = run_api(lambda: client.get(pod_path(ns, name)))
+        ns, name, client, pod = _pod_of(socket, name, namespace)
         spec = pod.get("spec") or {}
         names = [str(c["name"]) for key in ("initContainers", "containers")
                  for c in spec.get(key) or []]
     else:
         ns, name, client, c = _container_of(socket, name, namespace, container)
         names = [c]
-    import threading
     out = sys.stdout.buffer
-    lock = threading.Lock()
 
-    def stream(c: str) -> None:
+    def write(data: bytes) -> None:
+        out.write(data)
+        out.flush()
+
+    def stream(c: str, write: Callable[[bytes], None]) -> None:
         head = f"[pod/{name}/{c}] ".encode() if prefix else b""
         rest = b""
         for chunk in client.stream(pod_path(ns, name) + "/log", {**q, "container": c}):
@@ -785,21 +810,23 @@ def logs(socket: str, name: str, namespace: str | None, container: str | None,
                 rest += chunk
                 *lines, rest = rest.split(b"\n")
                 chunk = b"".join(head + ln + b"\n" for ln in lines)
-            with lock:
-                out.write(chunk)
-                out.flush()
+            write(chunk)
         if head and rest:
-            with lock:
-                out.write(head + rest)
-                out.flush()
+            write(head + rest)
     try:
         if follow and len(names) > 1:
             # kubectl follows the containers at once, each line as it comes
+            import threading
+            lock = threading.Lock()
             errors: list[BaseException] = []
+
+            def locked(data: bytes) -> None:
+                with lock:
+                    write(data)
 
             def follow_one(c: str) -> None:
                 try:
-                    stream(c)
+                    stream(c, locked)
                 except BaseException as e:  # noqa: BLE001 - reported after the join
                     errors.append(e)
             threads = [threading.Thread(target=follow_one, args=(c,), daemon=True)
@@ -816,7 +843,7 @@ def logs(socket: str, name: str, namespace: str | None, container: str | None,
                 run_api(reraise)
         else:
             for c in names:
-                run_api(functools.partial(stream, c))
+                run_api(functools.partial(stream, c, write))
     except KeyboardInterrupt:
         pass
 

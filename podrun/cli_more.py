@@ -16,16 +16,20 @@ import re
 from typing import Any
 
 from podrun.cli_core import (
+    FIELD_VALIDATION,
     KIND_RESOURCE,
     _print_data,
-    _raw_objects,
     _resource,
     _status_text,
     _warn,
     client_for,
     echo,
     fail,
+    list_objects,
+    manifest_objects,
+    no_resources_found,
     run_api,
+    type_slash_names,
 )
 
 # ---------------------------------------------------------------- create -f
@@ -35,20 +39,12 @@ def create_from_files(socket: str, filenames: tuple[str, ...], namespace: str | 
                       mode: str) -> None:
     """kubectl create -f: POST each object; one that exists is an error, not an update."""
     from podrun.api.client import ApiStatusError, ClientError, pod_path
-    fv = {"strict": "Strict", "true": "Strict", "warn": "Warn", "ignore": "Ignore",
-          "false": "Ignore"}[mode]
-    objects = _raw_objects(filenames)
-    objects.sort(key=lambda so: 0 if so[1].get("kind") != "Pod" else 1)
+    fv = FIELD_VALIDATION[mode]
+    objects = manifest_objects(filenames, namespace)
     client = client_for(socket)
     failed = False
-    for source, raw in objects:
+    for source, raw, _, ns in objects:
         resource = KIND_RESOURCE[raw["kind"]]
-        meta = raw["metadata"] if isinstance(raw.get("metadata"), dict) else {}
-        if namespace and meta.get("namespace") and meta["namespace"] != namespace:
-            fail(f"error: the namespace from the provided object \"{meta['namespace']}\" does "
-                 f"not match the namespace \"{namespace}\". You must pass '--namespace="
-                 f"{meta['namespace']}' to perform this operation.")
-        ns = meta.get("namespace") or namespace or "default"
         try:
             resp = client.request("POST", pod_path(ns, None, resource), body=raw,
                                   query={"fieldValidation": fv})
@@ -148,15 +144,9 @@ def set_metadata(socket: str, field: str, resource: str, args: tuple[str, ...],
     """kubectl label / annotate: KEY=VALUE sets, KEY- removes; an existing key changes only
     with --overwrite. field: "labels" or "annotations"."""
     from podrun.api.client import ApiStatusError, pod_path
-    words = list(args)
-    if "/" in resource:
-        words.insert(0, resource)
-        resource = resource.partition("/")[0]
-        names = [w.partition("/")[2] for w in words if "/" in w and "=" not in w]
-        changes = [w for w in words if "=" in w or w.endswith("-")]
-    else:
-        names = [w for w in words if "=" not in w and not w.endswith("-")]
-        changes = [w for w in words if "=" in w or w.endswith("-")]
+    changes = [w for w in args if "=" in w or w.endswith("-")]
+    resource, targets = type_slash_names(resource, tuple(w for w in args if w not in changes))
+    names = list(targets)
     res = _resource(resource)
     if not changes:
         fail(f"error: at least one {field[:-1]} update is required")
@@ -173,10 +163,9 @@ def set_metadata(socket: str, field: str, resource: str, args: tuple[str, ...],
     if all_ or selector:
         if names:
             fail("error: name cannot be provided when a selector is specified")
-        items = run_api(lambda: client.get(pod_path(ns, None, res), labelSelector=selector))
-        names = [o["metadata"]["name"] for o in items["items"]]
+        names = [o["metadata"]["name"] for o in list_objects(client, res, ns, selector)]
         if not names:
-            echo(f"No resources found in {ns} namespace.", err=True)
+            no_resources_found(ns)
             return
     if not names:
         fail("error: one or more resources must be specified as <resource> <name> or "

@@ -94,23 +94,19 @@ def custom_columns(spec: str, items: list[dict[str, Any]], *, header: bool = Tru
     for obj in items:
         row = []
         for t in templates:
-            try:
-                found = [v for results in t.find(obj) for v in results]
-            except JSONPathError:
-                found = []
+            found = _found(t, obj)
             row.append(",".join(go_value(v) for v in found) if found else "<none>")
         rows.append(row)
-    return table([h for h, _ in pairs], rows, header=header)
+    from podrun.cli_core import format_table
+    return format_table([h for h, _ in pairs], rows, header=header)
 
 
-def table(cols: list[str], rows: list[list[str]], *, header: bool = True) -> str:
-    """kubectl's tabwriter layout: columns padded to the widest cell plus 3 spaces."""
-    widths = [max(len(r[i]) for r in ([cols] + rows)) for i in range(len(cols))]
-    lines = []
-    for r in ([cols] if header else []) + rows:
-        cells = [c.ljust(widths[i] + 3) if i < len(cols) - 1 else c for i, c in enumerate(r)]
-        lines.append("".join(cells).rstrip())
-    return "\n".join(lines)
+def _found(tmpl: Template, obj: dict[str, Any]) -> list[Any]:
+    """A column's or sort key's values; one that cannot be evaluated is empty."""
+    try:
+        return tmpl.values(obj)
+    except JSONPathError:
+        return []
 
 
 def sort_objects(objs: list[dict[str, Any]], expr: str) -> list[dict[str, Any]]:
@@ -122,10 +118,7 @@ def sort_objects(objs: list[dict[str, Any]], expr: str) -> list[dict[str, Any]]:
         raise OutputError(f"error parsing jsonpath {expr}, {e}") from None
 
     def key(obj: dict[str, Any]) -> tuple[int, float, str]:
-        try:
-            found = [v for results in tmpl.find(obj) for v in results]
-        except JSONPathError:
-            found = []
+        found = _found(tmpl, obj)
         if not found:
             return (0, 0.0, "")
         v = found[0]

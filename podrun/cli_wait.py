@@ -24,8 +24,8 @@ from podrun.cli_core import (
     client_for,
     echo,
     fail,
+    list_objects,
     parse_duration,
-    run_api,
     run_wait,
 )
 
@@ -44,7 +44,16 @@ class Condition:
             return True
         if self.kind == "condition":
             return _condition_met(obj, self.name, self.value or "true")
-        return _jsonpath_met(obj, self.name, self.value)
+        return _jsonpath_met(obj, self.template, self.value)
+
+    @functools.cached_property
+    def template(self) -> Any:
+        """The JSONPath, compiled once for every event the wait looks at."""
+        from podrun.jsonpath import JSONPathError, compile_template
+        try:
+            return compile_template(self.name)
+        except JSONPathError as e:
+            fail(f"error: {e}")
 
 
 def parse_for(value: str) -> Condition:
@@ -94,29 +103,23 @@ def _condition_met(obj: dict[str, Any], name: str, want: str) -> bool:
     return False
 
 
-def _jsonpath_met(obj: dict[str, Any], template: str, want: str | None) -> bool:
-    from podrun.jsonpath import JSONPathError, compile_template, go_json
+def _jsonpath_met(obj: dict[str, Any], template: Any, want: str | None) -> bool:
+    """kubectl wait --for=jsonpath: the path gives one value, printed as -o jsonpath prints
+    it, equal to want (None: the path gives anything)."""
+    from podrun.jsonpath import JSONPathError, text
     try:
-        found = [v for results in compile_template(template).find(obj) for v in results]
+        found = template.values(obj)
     except JSONPathError as e:
         fail(f"error: {e}")
     if want is None:
         return bool(found)
-    if len(found) != 1:
-        return False
-    v = found[0]
-    if isinstance(v, (dict, list)):
-        return go_json(v) == want
-    if isinstance(v, bool):
-        return ("true" if v else "false") == want
-    return str(v) == want
+    return len(found) == 1 and text(found[0]) == want
 
 
 def _targets(args: tuple[str, ...], namespace: str | None, selector: str | None,
              all_: bool, client: Any) -> list[tuple[str, str, str]]:
     """(resource, namespace, name) of each object meant: TYPE/NAME words, or TYPE NAME...,
     or TYPE with -l / --all (the objects that match now)."""
-    from podrun.api.client import pod_path
     ns = namespace or "default"
     if not args:
         fail("error: resource(s) were provided, but no name was specified" if selector
@@ -136,7 +139,7 @@ def _targets(args: tuple[str, ...], namespace: str | None, selector: str | None,
         return [(res, ns, n) for n in args[1:]]
     if not (selector or all_):
         fail("error: resource(s) were provided, but no name was specified")
-    items = run_api(lambda: client.get(pod_path(ns, None, res), labelSelector=selector))["items"]
+    items = list_objects(client, res, ns, selector)
     if not items:
         fail("error: no matching resources found")
     return [(res, ns, o["metadata"]["name"]) for o in items]

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["JSONPathError", "Template", "compile_template", "go_value", "relaxed"]
+__all__ = ["JSONPathError", "Template", "compile_template", "go_value", "relaxed", "text"]
 
 
 class JSONPathError(ValueError):
@@ -502,7 +502,8 @@ def _scalar(v: Any) -> str:
     return str(v)
 
 
-def _text(v: Any) -> str:
+def text(v: Any) -> str:
+    """One result as -o jsonpath prints it: maps and lists as JSON, the rest as Go's fmt."""
     if isinstance(v, (dict, list)):
         return go_json(v)
     return _scalar(v)
@@ -528,13 +529,16 @@ class Template:
             else:
                 out.append(_walk(cur, n))
 
+    def values(self, data: Any) -> list[Any]:
+        """Every result of every action, in order, in one list."""
+        return [v for results in self.find(data) for v in results]
+
     def render(self, data: Any) -> str:
-        return "".join(" ".join(_text(v) for v in results) for results in self.find(data))
+        return "".join(" ".join(text(v) for v in results) for results in self.find(data))
 
     def render_json(self, data: Any) -> str:
         """-o jsonpath-as-json: every result in one indented JSON array."""
-        flat = [v for results in self.find(data) for v in results]
-        return json.dumps(flat, indent=4, ensure_ascii=False) + "\n"
+        return json.dumps(self.values(data), indent=4, ensure_ascii=False) + "\n"
 
 
 def relaxed(expr: str) -> str:
