@@ -23,22 +23,12 @@ from typing import Any
 
 import pytest
 
-from tests.integration.pods.conftest import IMAGE, PodDaemon
+from tests.integration.pods.conftest import PodDaemon
+from tests.integration.reliability.conftest import pod_manifest
 
 pytestmark = pytest.mark.privileged
 
-MANIFEST = f"""
-apiVersion: v1
-kind: Pod
-metadata:
-  name: rc
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: c
-    image: {IMAGE}
-    command: ["sh", "-c", "echo started; sleep 1000"]
-"""
+MANIFEST = pod_manifest("rc", ["sh", "-c", "echo started; sleep 1000"])
 
 
 class _UnixHTTP(HTTPConnection):
@@ -144,24 +134,10 @@ def test_restart_count_survives_a_daemon_crash_after_a_pause_kill(pods: PodDaemo
     assert pods.cli("logs", "rc").stdout == "started\n"
 
 
-CRASH_ONCE = f"""
-apiVersion: v1
-kind: Pod
-metadata:
-  name: rc
-spec:
-  terminationGracePeriodSeconds: 1
-  volumes:
-  - name: marks
-    emptyDir: {{}}
-  containers:
-  - name: c
-    image: {IMAGE}
-    command: ["sh", "-c", "[ -f /m/crashed ] || {{ touch /m/crashed; exit 1; }}; sleep 1000"]
-    volumeMounts:
-    - name: marks
-      mountPath: /m
-"""
+CRASH_ONCE = pod_manifest(
+    "rc", ["sh", "-c", "[ -f /m/crashed ] || { touch /m/crashed; exit 1; }; sleep 1000"],
+    container_extra="    volumeMounts:\n    - name: marks\n      mountPath: /m\n",
+    spec_extra="  volumes:\n  - name: marks\n    emptyDir: {}\n")
 
 
 def test_restart_count_survives_a_pause_kill_during_a_crash_backoff(pods: PodDaemon) -> None:
